@@ -1,0 +1,396 @@
+"""Mapping: tile every op to fit the SRAM buffers, pick the loop order, decide what stays on chip.
+
+For a GEMM the mapper searches tile sizes (Tm, Tk, Tn) — aligned to the array so the fold count is
+exact — and the six loop orders, keeps those whose double-buffered tiles fit the buffers holding
+each operand, and takes the one with the least DRAM traffic (then fewest compute cycles, then
+fewest steps). DRAM traffic per operand is its stored size times the number of times the loop
+nest forces it to be fetched again: an operand is re-fetched once per iteration of its
+non-indexing loop when that loop (with more than one trip) lies outside the operand's innermost
+indexing loop. An output evicted before its K loop finishes is spilled and re-read as partial
+sums at accumulator precision. Traffic therefore never falls below the compulsory bytes (each
+operand read once, each result written once) unless a tensor is resident on chip.
+
+Residency: a gradient G whose whole output tile can stay in SRAM through the weight-gradient GEMM
+is handed to the update on chip (no DRAM write/read). Persistent state (optimizer state, then
+also weights) is kept on chip across steps under a `ResidencyPlan`; `plan_options` lists the
+plans that fit in half the SRAM and the caller keeps the one with the least DRAM traffic, so
+more SRAM can never mean more traffic.
+
+The result of a mapped op is a run-length-encoded list of tile `Step`s (DRAM bytes to load,
+compute cycles, DRAM bytes to write back) that the event simulation streams through.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import HardwareConfig
+from .errors import InputError
+from .lowering import GemmOp, Lowered, Op, Tensor, VectorOp
+from .systolic import (FOLD_AXES, ceil_div, fill_drain_cycles, ofmap_sram_words, sram_reads_words)
+
+ORDERS = tuple(itertools.permutations("mkn"))
+MAX_STEPS = 8192          # per group; tilings needing more tile steps are not considered
+RESIDENT_FRACTION = 0.5
+STREAM_MIN_FACTOR = 4   # at most this share of each buffer may hold persistent state
+
+
+@dataclass(frozen=True)
+class Step:
+    """``count`` identical consecutive tile steps."""
+    count: int
+    load_bytes: int
+    compute_cycles: int
+    write_bytes: int
+
+
+@dataclass(frozen=True)
+class MappedOp:
+    layer: str
+    phase: str
+    unit: str                  # "array" | "vector"
+    kind: str                  # "gemm" or the vector op's kind
+    m: int
+    k: int
+    n: int
+    groups: int
+    macs: int
+    vector_ops: int
+    tiling: str
+    steps: tuple[Step, ...]
+    compute_cycles: int
+    dram_read_bytes: int
+    dram_write_bytes: int
+    sram_read_bytes: dict = field(default_factory=dict)   # buffer name → bytes
+    sram_write_bytes: dict = field(default_factory=dict)
+    kept_on_chip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResidencyPlan:
+    """Which persistent tensors live on chip for the whole step, and the SRAM they reserve."""
+    name: str
+    resident: frozenset
+    reserved_bytes: dict          # buffer → bytes
+
+
+@dataclass(frozen=True)
+class Mapping:
+    plan: ResidencyPlan
+    ops: tuple[MappedOp, ...]
+
+    @property
+    def dram_bytes(self) -> int:
+        return sum(o.dram_read_bytes + o.dram_write_bytes for o in self.ops)
+
+
+class _Space:
+    """SRAM space available to tiles, per buffer, and where each operand role lives."""
+
+    def __init__(self, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool):
+        self.ideal = ideal
+        self.buf_of = {op: hw.buffer_of(op) for op in ("ifmap", "filter", "ofmap")}
+        self.budget = {b: (math.inf if ideal else cfg.capacity_bytes - plan.reserved_bytes.get(b, 0))
+                       for b, cfg in hw.sram.items()}
+        self.bpc = {b: (math.inf if ideal else cfg.bytes_per_cycle) for b, cfg in hw.sram.items()}
+
+
+def _candidates(dim: int, unit: int) -> np.ndarray:
+    vals = {dim}
+    v = unit
+    while v < dim:
+        vals.add(v)
+        v *= 2
+    return np.array(sorted(vals), dtype=np.int64)
+
+
+def _expansion(t: Tensor, virtual_elems: int) -> tuple[float, int]:
+    """(im2col expansion ≥ 1, bytes actually fetched for one full pass) of a GEMM operand.
+
+    An im2col view of x has more elements than x (overlapping windows: expansion > 1) and is
+    fetched as x. A strided 1×1 view touches fewer elements than x; only those are fetched."""
+    fetched = min(t.elems, virtual_elems)
+    return virtual_elems / max(fetched, 1), fetched * t.elem_bytes
+
+
+def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab: int,
+                 restrict_stream: bool = True):
+    """Vectorised search over tile sizes × loop orders; returns the best choice's parameters."""
+    R, C = hw.array.rows, hw.array.cols
+    df = hw.array.dataflow
+    ax = FOLD_AXES[df]
+    dims = {"m": op.m, "k": op.k, "n": op.n}
+    units = {d: 1 for d in "mkn"}
+    units[ax.rows_dim] = R
+    units[ax.cols_dim] = C
+    if space.ideal:
+        grids = {d: np.array([dims[d]]) for d in "mkn"}
+    else:
+        grids = {d: _candidates(dims[d], units[d]) for d in "mkn"}
+        # a chunked stream pays fill/drain per fold per chunk: keep chunks ≥ 4× that overhead
+        # (≤ 20% extra compute), unless nothing else fits
+        s = ax.stream_dim
+        if restrict_stream:
+            grids[s] = grids[s][grids[s] >= min(dims[s], STREAM_MIN_FACTOR * fill_drain_cycles(df, R, C))]
+    Tm, Tk, Tn = np.meshgrid(grids["m"], grids["k"], grids["n"], indexing="ij")
+    T = {"m": Tm.ravel(), "k": Tk.ravel(), "n": Tn.ravel()}
+    t = {d: -(-dims[d] // T[d]) for d in "mkn"}
+    steps = t["m"] * t["k"] * t["n"]
+    ovh = fill_drain_cycles(df, R, C)
+    fold_total = ceil_div(dims[ax.rows_dim], R) * ceil_div(dims[ax.cols_dim], C)
+    compute = fold_total * dims[ax.stream_dim] + fold_total * t[ax.stream_dim] * ovh
+
+    A, B, Cc = op.a, op.b, op.c
+    a_res, b_res = A.name in resident, B.name in resident
+    eA, a_bytes = _expansion(A, op.m * op.k)
+    eB, b_bytes = _expansion(B, op.k * op.n)
+
+    def foot(tile_elems, expand, eb, once):
+        return np.ceil(tile_elems / expand) * eb * np.where(once, 1, 2)
+
+    fA = 0 if a_res else foot(T["m"] * T["k"], eA, A.elem_bytes, (t["m"] == 1) & (t["k"] == 1))
+    fB = 0 if b_res else foot(T["k"] * T["n"], eB, B.elem_bytes, (t["k"] == 1) & (t["n"] == 1))
+    fC = T["m"] * T["n"] * ab * np.where((t["m"] == 1) & (t["n"] == 1), 1, 2)
+    use = {b: 0 for b in space.budget}
+    use[space.buf_of["ifmap"]] = use[space.buf_of["ifmap"]] + fA
+    use[space.buf_of["filter"]] = use[space.buf_of["filter"]] + fB
+    use[space.buf_of["ofmap"]] = use[space.buf_of["ofmap"]] + fC
+    fits = np.ones_like(steps, dtype=bool)
+    for b, u in use.items():
+        fits &= np.asarray(u <= space.budget[b])
+    fits &= steps <= MAX_STEPS
+    keep_c = Cc.on_chip_candidate and not space.ideal
+    best = None
+    for order in ORDERS:
+        pos = {d: i for i, d in enumerate(order)}
+
+        def mult(index_dims, other):
+            inner = np.full(steps.shape, -1)
+            for d in index_dims:
+                inner = np.maximum(inner, np.where(t[d] > 1, pos[d], -1))
+            return np.where((t[other] > 1) & (pos[other] < inner), t[other], 1)
+
+        mA, mB, mC = mult("mk", "n"), mult("kn", "m"), mult("mn", "k")
+        rd = (0 if a_res else a_bytes * mA) + (0 if b_res else b_bytes * mB) + Cc.elems * ab * (mC - 1)
+        wr = Cc.bytes + Cc.elems * ab * (mC - 1)
+        # keeping G on chip saves its write here and its read in the update
+        on_chip = (t["m"] == 1) & (t["n"] == 1) & keep_c
+        cost = rd + wr - np.where(on_chip, 2 * Cc.bytes, 0)
+        cost = np.where(fits, cost, np.iinfo(np.int64).max)
+        key = np.lexsort((steps, compute, cost))
+        i = key[0]
+        if not fits[i]:
+            continue
+        cand = (int(cost[i]), int(compute[i]), int(steps[i]))
+        if best is None or cand < best[0]:
+            best = (cand, order, int(T["m"][i]), int(T["k"][i]), int(T["n"][i]), bool(on_chip[i]))
+    if best is None and restrict_stream:
+        return _gemm_search(op, hw, space, resident, ab, restrict_stream=False)
+    if best is None:
+        need = {b: int(np.min(u)) if np.ndim(u) else int(u) for b, u in use.items()}
+        raise InputError(
+            f"layer '{op.layer}' ({op.phase}, GEMM {op.m}×{op.k}×{op.n}): no tiling fits the SRAM "
+            f"(smallest double-buffered tiles need {need} bytes, available {dict((b, int(v)) for b, v in space.budget.items())})",
+            field="sram", allowed="a larger SRAM capacity or a smaller array")
+    return best
+
+
+def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab: int,
+                order, tm: int, tk: int, tn: int, c_on_chip: bool) -> tuple[list[Step], dict]:
+    """Walk the chosen loop nest once and emit run-length-encoded tile steps plus totals."""
+    R, C = hw.array.rows, hw.array.cols
+    df = hw.array.dataflow
+    ax = FOLD_AXES[df]
+    ovh = fill_drain_cycles(df, R, C)
+    dims = {"m": op.m, "k": op.k, "n": op.n}
+    tiles = {"m": tm, "k": tk, "n": tn}
+    trips = {d: ceil_div(dims[d], tiles[d]) for d in "mkn"}
+    A, B, Cc = op.a, op.b, op.c
+    eA, _ = _expansion(A, op.m * op.k)
+    eB, _ = _expansion(B, op.k * op.n)
+    a_res, b_res = A.name in resident, B.name in resident
+    ob_c = Cc.elem_bytes
+    bufs = space.buf_of
+    bpc_arr = min(space.bpc[bufs["ifmap"]], space.bpc[bufs["filter"]], space.bpc[bufs["ofmap"]])
+    sram_r = {b: 0 for b in space.budget}
+    sram_w = {b: 0 for b in space.budget}
+    dram_r = dram_w = 0
+    compute_total = 0
+    steps: list[Step] = []
+
+    def size(d, i):
+        return min(tiles[d], dims[d] - i * tiles[d])
+
+    seq = list(itertools.product(*(range(trips[d]) for d in order)))
+    idx = [dict(zip(order, s)) for s in seq]
+    prev_a = prev_b = prev_c = None
+    c_visited: set = set()
+    for j, it in enumerate(idx):
+        sm, sk, sn = size("m", it["m"]), size("k", it["k"]), size("n", it["n"])
+        load = 0
+        a_key, b_key, c_key = (it["m"], it["k"]), (it["k"], it["n"]), (it["m"], it["n"])
+        fills = {}
+        if a_key != prev_a and not a_res:
+            fills["ifmap"] = math.ceil(sm * sk / eA) * A.elem_bytes
+        if b_key != prev_b and not b_res:
+            fills["filter"] = math.ceil(sk * sn / eB) * B.elem_bytes
+        if c_key != prev_c and c_key in c_visited:
+            fills["ofmap"] = sm * sn * ab          # partial sums come back
+        for role, by in fills.items():          # DRAM fills are SRAM writes
+            sram_w[bufs[role]] += by
+            load += by
+        c_visited.add(c_key)
+        prev_a, prev_b, prev_c = a_key, b_key, c_key
+        nxt = idx[j + 1] if j + 1 < len(idx) else None
+        write = 0
+        if nxt is None or (nxt["m"], nxt["n"]) != c_key:   # leaving this output tile
+            if it["k"] == trips["k"] - 1:
+                write = 0 if c_on_chip else sm * sn * ob_c
+            else:
+                write = sm * sn * ab      # partial sums spill
+        d = {"m": sm, "k": sk, "n": sn}
+        nf = ceil_div(d[ax.rows_dim], R) * ceil_div(d[ax.cols_dim], C)
+        fold_cyc = nf * (d[ax.stream_dim] + ovh)
+        ifm, flt = sram_reads_words(df, sm, sk, sn, R, C)
+        ow, orr = ofmap_sram_words(df, sm, sk, sn, R, C)
+        arr_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab
+        cyc = max(fold_cyc, math.ceil(arr_bytes / bpc_arr)) if math.isfinite(bpc_arr) else fold_cyc
+        sram_r[bufs["ifmap"]] += ifm * A.elem_bytes
+        sram_r[bufs["filter"]] += flt * B.elem_bytes
+        sram_w[bufs["ofmap"]] += ow * ab
+        sram_r[bufs["ofmap"]] += orr * ab + write   # write-backs are read out of SRAM
+        dram_r += load
+        dram_w += write
+        compute_total += cyc
+        if steps and steps[-1].load_bytes == load and steps[-1].compute_cycles == cyc and steps[-1].write_bytes == write:
+            s = steps[-1]
+            steps[-1] = Step(s.count + 1, load, cyc, write)
+        else:
+            steps.append(Step(1, load, cyc, write))
+    return steps, dict(sram_r=sram_r, sram_w=sram_w, dram_r=dram_r, dram_w=dram_w, compute=compute_total)
+
+
+def map_gemm(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set) -> MappedOp:
+    ab = hw.array.accumulator_bytes
+    (cost, _, _), order, tm, tk, tn, c_on_chip = _gemm_search(op, hw, space, resident, ab)
+    steps, tot = _gemm_steps(op, hw, space, resident, ab, order, tm, tk, tn, c_on_chip)
+    g = op.groups
+    if g > 1:
+        reps: list[Step] = []
+        for _ in range(g):
+            for s in steps:
+                if reps and (reps[-1].load_bytes, reps[-1].compute_cycles, reps[-1].write_bytes) == \
+                        (s.load_bytes, s.compute_cycles, s.write_bytes):
+                    reps[-1] = Step(reps[-1].count + s.count, s.load_bytes, s.compute_cycles, s.write_bytes)
+                else:
+                    reps.append(s)
+        steps = reps
+    # SCALE-Sim's "−1": the reported count is the index of the last cycle
+    last = steps[-1]
+    if last.count > 1:
+        steps = steps[:-1] + [Step(last.count - 1, last.load_bytes, last.compute_cycles, last.write_bytes),
+                              Step(1, last.load_bytes, last.compute_cycles - 1, last.write_bytes)]
+    else:
+        steps = steps[:-1] + [Step(1, last.load_bytes, last.compute_cycles - 1, last.write_bytes)]
+    sram_r = {b: v * g for b, v in tot["sram_r"].items()}
+    sram_w = {b: v * g for b, v in tot["sram_w"].items()}
+    dram_r, dram_w = tot["dram_r"] * g, tot["dram_w"] * g
+    kept = (op.c.name,) if c_on_chip else ()
+    return MappedOp(op.layer, op.phase, "array", "gemm", op.m, op.k, op.n, g, op.macs, 0,
+                    f"Tm={tm} Tk={tk} Tn={tn} order={''.join(order)}{' G-on-chip' if c_on_chip else ''}",
+                    tuple(steps), tot["compute"] * g - 1, dram_r, dram_w, sram_r, sram_w, kept)
+
+
+def map_vector(op: VectorOp, hw: HardwareConfig, space: _Space, resident: set) -> MappedOp:
+    """Stream the op's tensors through SRAM in double-buffered chunks; one element op per lane
+    per cycle, or slower if the SRAM port is the bottleneck."""
+    in_buf, out_buf = space.buf_of["ifmap"], space.buf_of["ofmap"]
+    rd = sum(t.bytes for t in op.reads if t.name not in resident)
+    wr = sum(t.bytes for t in op.writes if t.name not in resident)
+    sram_rd = sum(t.bytes for t in op.reads)        # the vector unit reads every operand from SRAM
+    sram_wr = sum(t.bytes for t in op.writes)
+    chunk_budget = min(space.budget[in_buf], space.budget[out_buf]) / 2
+    nchunks = 1 if space.ideal else max(1, math.ceil((rd + wr) / max(chunk_budget, 1)))
+    lanes = hw.vector.lanes
+    bpc = min(space.bpc[in_buf], space.bpc[out_buf])
+    base = [ceil_div(op.ops, lanes), ceil_div(sram_rd + sram_wr, bpc) if math.isfinite(bpc) else 0]
+    total_cyc = max(base)
+    steps = []
+    q_c, r_c = divmod(total_cyc, nchunks)
+    q_r, r_r = divmod(rd, nchunks)
+    q_w, r_w = divmod(wr, nchunks)
+    if nchunks > 1:
+        steps.append(Step(nchunks - 1, q_r, q_c, q_w))
+    steps.append(Step(1, q_r + r_r, q_c + r_c, q_w + r_w))
+    sram_r = {b: 0 for b in space.budget}
+    sram_w = {b: 0 for b in space.budget}
+    sram_r[in_buf] += sram_rd + wr      # operands read by the unit; results read out for write-back
+    sram_w[out_buf] += sram_wr + rd     # results written; fills written
+    return MappedOp(op.layer, op.phase, "vector", op.kind, 0, 0, 0, 1, 0, op.ops,
+                    f"chunks={nchunks}", tuple(steps), total_cyc, rd, wr, sram_r, sram_w,
+                    tuple(t.name for t in op.writes if t.name in resident))
+
+
+def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool = False) -> Mapping:
+    """Map every op in order. Tensors kept on chip by a producer are resident for their consumer."""
+    space = _Space(hw, plan, ideal)
+    resident = set(plan.resident)
+    out = []
+    for op in lowered.ops:
+        mo = map_gemm(op, hw, space, resident) if isinstance(op, GemmOp) else map_vector(op, hw, space, resident)
+        resident.update(mo.kept_on_chip)
+        out.append(mo)
+    return Mapping(plan, tuple(out))
+
+
+def persistent_tensors(lowered: Lowered) -> dict[str, dict[str, Tensor]]:
+    """Persistent tensors by class: 'state' (optimizer/SBPCA state) and 'weights'."""
+    state: dict[str, Tensor] = {}
+    weights: dict[str, Tensor] = {}
+    for op in lowered.ops:
+        ts = (op.a, op.b, op.c) if isinstance(op, GemmOp) else op.reads + op.writes
+        for t in ts:
+            if t.persistent:
+                (weights if t.name.endswith((".W", ".b")) else state)[t.name] = t
+    return {"state": state, "weights": weights}
+
+
+def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> list[ResidencyPlan]:
+    """Residency plans to try: nothing resident; optimizer state resident; state + weights
+    resident — each only if it fits in RESIDENT_FRACTION of the buffer that holds weights."""
+    none = ResidencyPlan("dram", frozenset(), {})
+    if ideal:
+        return [none]
+    classes = persistent_tensors(lowered)
+    buf = hw.buffer_of("filter")
+    cap = hw.sram[buf].capacity_bytes * RESIDENT_FRACTION
+    # a GEMM sees only one group's slice; the full tensor size comes from the update ops
+    sizes: dict[str, int] = {}
+    for op in lowered.ops:
+        ts = (op.a, op.b, op.c) if isinstance(op, GemmOp) else op.reads + op.writes
+        for t in ts:
+            if t.persistent:
+                sizes[t.name] = max(sizes.get(t.name, 0), t.bytes)
+    plans = [none]
+    chosen: set = set()
+    for cls, label in (("state", "state-on-chip"), ("weights", "weights+state-on-chip")):
+        chosen |= set(classes[cls])
+        if not classes[cls]:
+            continue
+        total = sum(sizes[n] for n in chosen)
+        if total <= cap:
+            plans.append(ResidencyPlan(label, frozenset(chosen), {buf: total}))
+    return plans
+
+
+def map_step(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> Mapping:
+    """Map under every residency plan that fits and keep the one with the least DRAM traffic."""
+    best = None
+    for plan in plan_options(lowered, hw, ideal):
+        m = map_ops(lowered, hw, plan, ideal)
+        if best is None or m.dram_bytes < best.dram_bytes:
+            best = m
+    return best

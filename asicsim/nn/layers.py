@@ -1,0 +1,269 @@
+"""Layers of the functional trainer: forward and backward in numpy (float64, NHWC).
+
+Weighted layers (`Conv2D`, `Linear`) keep, after `backward`, the (δ, x) pairs of the batch that the
+weight gradient is made of: ``xp`` (N×n: im2col patches or inputs) and ``dp`` (N×m: output error at
+each position), N = B·H_out·W_out for a conv layer and B for a linear layer. The full gradient is
+``dp.T @ xp``; the update rules (`asicsim.nn.updates`) decide what to do with the pairs (form G,
+stream them through SBPCA, or truncate G by SVD). The im2col column order is (C_in, kh, kw), the
+PyTorch weight layout, so W is the (C_out, C_in·kh·kw) matrix of `Layer.weight_shape`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class Layer:
+    """Base: no parameters, identity shape bookkeeping."""
+    weighted = False
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def forward(self, x: np.ndarray, train: bool = True) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, need_dx: bool = True) -> np.ndarray | None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class _Weighted(Layer):
+    weighted = True
+
+    def __init__(self, name: str, m: int, n: int, bias: bool, rng: np.random.Generator):
+        super().__init__(name)
+        # He (Kaiming) normal initialisation, fan-in n
+        self.W = rng.standard_normal((m, n)) * np.sqrt(2.0 / n)
+        self.b = np.zeros(m) if bias else None
+        self.xp: np.ndarray | None = None
+        self.dp: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+
+    @property
+    def m(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def pairs(self) -> int:
+        return 0 if self.xp is None else self.xp.shape[0]
+
+    def weight_grad(self) -> np.ndarray:
+        """G = Σ δ xᵀ over the batch's pairs (the mean-loss gradient; δ carries the 1/B)."""
+        return self.dp.T @ self.xp
+
+    def _store(self, dp: np.ndarray):
+        self.dp = dp
+        self.db = dp.sum(axis=0) if self.b is not None else None
+
+
+class Linear(_Weighted):
+    """y = x·Wᵀ + b on the flattened input (B, n)."""
+
+    def __init__(self, name: str, n_in: int, n_out: int, bias: bool = True,
+                 rng: np.random.Generator | None = None):
+        super().__init__(name, n_out, n_in, bias, rng if rng is not None else np.random.default_rng(0))
+        self._in_shape = None
+
+    def forward(self, x, train=True):
+        self._in_shape = x.shape
+        x2 = np.ascontiguousarray(x.reshape(x.shape[0], -1))
+        if train:
+            self.xp = x2
+        y = x2 @ self.W.T
+        if self.b is not None:
+            y += self.b
+        return y
+
+    def backward(self, dy, need_dx=True):
+        self._store(np.ascontiguousarray(dy))
+        if not need_dx:
+            return None
+        return (dy @ self.W).reshape(self._in_shape)
+
+
+def _pad(x, ph, pw, value=0.0, extra_h=0, extra_w=0):
+    if ph == pw == extra_h == extra_w == 0:
+        return x
+    return np.pad(x, ((0, 0), (ph, ph + extra_h), (pw, pw + extra_w), (0, 0)), constant_values=value)
+
+
+def _windows(xp, kh, kw, sh, sw, ho, wo):
+    """(B, ho, wo, C, kh, kw) strided view of the windows of padded NHWC input xp."""
+    v = sliding_window_view(xp, (kh, kw), axis=(1, 2))
+    return v[:, : (ho - 1) * sh + 1: sh, : (wo - 1) * sw + 1: sw]
+
+
+def _col2im(dcols6, shape_padded, kh, kw, sh, sw, ho, wo):
+    """Adjoint of `_windows`: scatter-add (B, ho, wo, C, kh, kw) back into the padded input."""
+    dx = np.zeros(shape_padded)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, i: i + (ho - 1) * sh + 1: sh, j: j + (wo - 1) * sw + 1: sw, :] += dcols6[:, :, :, :, i, j]
+    return dx
+
+
+class Conv2D(_Weighted):
+    """2-D convolution (groups = 1) by im2col: stride and zero padding per axis."""
+
+    def __init__(self, name: str, c_in: int, c_out: int, kernel: tuple[int, int],
+                 stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0), bias: bool = True,
+                 rng: np.random.Generator | None = None):
+        kh, kw = kernel
+        super().__init__(name, c_out, c_in * kh * kw, bias, rng if rng is not None else np.random.default_rng(0))
+        self.c_in, self.kernel, self.stride, self.padding = c_in, kernel, stride, padding
+        self._cache = None
+
+    def out_hw(self, h, w):
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+    def forward(self, x, train=True):
+        B, H, W_, C = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        ho, wo = self.out_hw(H, W_)
+        xpad = _pad(x, ph, pw)
+        cols = _windows(xpad, kh, kw, sh, sw, ho, wo).reshape(B * ho * wo, C * kh * kw)
+        cols = np.ascontiguousarray(cols)
+        if train:
+            self.xp = cols
+            self._cache = (xpad.shape, ho, wo)
+        y = cols @ self.W.T
+        if self.b is not None:
+            y += self.b
+        return y.reshape(B, ho, wo, self.m)
+
+    def backward(self, dy, need_dx=True):
+        shape_p, ho, wo = self._cache
+        B = dy.shape[0]
+        self._store(np.ascontiguousarray(dy.reshape(B * ho * wo, self.m)))
+        if not need_dx:
+            return None
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        dcols = (self.dp @ self.W).reshape(B, ho, wo, self.c_in, kh, kw)
+        dx = _col2im(dcols, shape_p, kh, kw, sh, sw, ho, wo)
+        return dx[:, ph: shape_p[1] - ph, pw: shape_p[2] - pw, :] if (ph or pw) else dx
+
+
+class _Pool(Layer):
+    def __init__(self, name, kernel, stride, padding, out_hw):
+        super().__init__(name)
+        self.kernel, self.stride, self.padding, self.out_hw = kernel, stride, padding, out_hw
+        self._cache = None
+
+    def _geometry(self, H, W_):
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        ho, wo = self.out_hw
+        # extra bottom/right padding that ceil_mode windows need
+        eh = max(0, (ho - 1) * sh + kh - (H + 2 * ph))
+        ew = max(0, (wo - 1) * sw + kw - (W_ + 2 * pw))
+        return kh, kw, sh, sw, ph, pw, ho, wo, eh, ew
+
+
+class MaxPool(_Pool):
+    """Max pooling (padding with −inf; ties go to the first maximum in the window)."""
+
+    def forward(self, x, train=True):
+        B, H, W_, C = x.shape
+        kh, kw, sh, sw, ph, pw, ho, wo, eh, ew = self._geometry(H, W_)
+        xp = _pad(x, ph, pw, -np.inf, eh, ew)
+        win = _windows(xp, kh, kw, sh, sw, ho, wo).reshape(B, ho, wo, C, kh * kw)
+        arg = win.argmax(axis=-1)
+        y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        if train:
+            self._cache = (x.shape, xp.shape, arg)
+        return y
+
+    def backward(self, dy, need_dx=True):
+        xshape, pshape, arg = self._cache
+        kh, kw, sh, sw, ph, pw, ho, wo, _, _ = self._geometry(xshape[1], xshape[2])
+        dx = np.zeros(pshape)
+        for i in range(kh):
+            for j in range(kw):
+                dx[:, i: i + (ho - 1) * sh + 1: sh, j: j + (wo - 1) * sw + 1: sw, :] += dy * (arg == i * kw + j)
+        return dx[:, ph: ph + xshape[1], pw: pw + xshape[2], :]
+
+
+class AvgPool(_Pool):
+    """Average pooling; the divisor is always kh·kw (zero padding counts, PyTorch's default)."""
+
+    def forward(self, x, train=True):
+        B, H, W_, C = x.shape
+        kh, kw, sh, sw, ph, pw, ho, wo, eh, ew = self._geometry(H, W_)
+        xp = _pad(x, ph, pw, 0.0, eh, ew)
+        if train:
+            self._cache = (x.shape, xp.shape)
+        return _windows(xp, kh, kw, sh, sw, ho, wo).mean(axis=(-2, -1))
+
+    def backward(self, dy, need_dx=True):
+        xshape, pshape = self._cache
+        kh, kw, sh, sw, ph, pw, ho, wo, _, _ = self._geometry(xshape[1], xshape[2])
+        g = dy * (1.0 / (kh * kw))
+        dx = np.zeros(pshape)
+        for i in range(kh):
+            for j in range(kw):
+                dx[:, i: i + (ho - 1) * sh + 1: sh, j: j + (wo - 1) * sw + 1: sw, :] += g
+        return dx[:, ph: ph + xshape[1], pw: pw + xshape[2], :]
+
+
+class GlobalAvgPool(Layer):
+    def forward(self, x, train=True):
+        self._shape = x.shape
+        return x.mean(axis=(1, 2), keepdims=True)
+
+    def backward(self, dy, need_dx=True):
+        B, H, W_, C = self._shape
+        return np.broadcast_to(dy / (H * W_), self._shape).copy()
+
+
+class ReLU(Layer):
+    def __init__(self, name, cap: float | None = None):
+        super().__init__(name)
+        self.cap = cap  # 6.0 for relu6
+
+    def forward(self, x, train=True):
+        if self.cap is None:
+            mask = x > 0
+            y = x * mask
+        else:
+            mask = (x > 0) & (x < self.cap)
+            y = np.clip(x, 0.0, self.cap)
+        if train:
+            self._mask = mask
+        return y
+
+    def backward(self, dy, need_dx=True):
+        return dy * self._mask
+
+
+class Flatten(Layer):
+    """(B, H, W, C) -> (B, H·W·C) in NHWC order."""
+
+    def forward(self, x, train=True):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy, need_dx=True):
+        return dy.reshape(self._shape)
+
+
+class SoftmaxCE(Layer):
+    """Mean softmax cross-entropy over the batch; `backward` returns (p − onehot)/B."""
+
+    def forward(self, logits, labels):
+        z = logits - logits.max(axis=1, keepdims=True)
+        ez = np.exp(z)
+        s = ez.sum(axis=1, keepdims=True)
+        self._p = ez / s
+        self._labels = labels
+        logp = z[np.arange(len(labels)), labels] - np.log(s[:, 0])
+        return float(-logp.mean())
+
+    def backward(self, dy=None, need_dx=True):
+        B = len(self._labels)
+        g = self._p.copy()
+        g[np.arange(B), self._labels] -= 1.0
+        return g / B
