@@ -64,37 +64,31 @@ def _transfer(env, link_res, link: LinkTiming, nbytes: int):
 
 
 def _run_op(env, op: MappedOp, link_res, units, link: LinkTiming, result: list):
+    """Double buffering: while step i computes, step i+1 is fetched into the other input buffer;
+    step i+2's fetch cannot start before step i is done. At most two outputs drain at once."""
     start = env.now
-    in_slots = simpy.Container(env, capacity=2, init=2)
-    out_slots = simpy.Container(env, capacity=2, init=2)
-    ready = simpy.Store(env)
-    writes = []
-
-    def loader():
-        for s in _expand(op):
-            yield in_slots.get(1)
-            yield from _transfer(env, link_res, link, s.load_bytes)
-            yield ready.put(s)
-
-    def writer(nbytes):
-        yield from _transfer(env, link_res, link, nbytes)
-        yield out_slots.put(1)
-
-    env.process(loader())
+    steps = list(_expand(op))
     busy = 0.0
+    draining: list = []
+
+    def fetch(s):
+        return env.process(_transfer(env, link_res, link, s.load_bytes)) if s.load_bytes else None
+
     with units[op.unit].request() as req:   # the op owns its unit from first to last step
         yield req
-        for _ in range(sum(s.count for s in op.steps)):
-            s = yield ready.get()
-            if s.write_bytes:
-                yield out_slots.get(1)
+        pending = fetch(steps[0])
+        for i, s in enumerate(steps):
+            if pending is not None:
+                yield pending
+            pending = fetch(steps[i + 1]) if i + 1 < len(steps) else None
+            if s.write_bytes and len(draining) >= 2:
+                yield draining.pop(0)
             yield env.timeout(s.compute_cycles)
             busy += s.compute_cycles
-            yield in_slots.put(1)
             if s.write_bytes:
-                writes.append(env.process(writer(s.write_bytes)))
-    if writes:
-        yield simpy.AllOf(env, writes)
+                draining.append(env.process(_transfer(env, link_res, link, s.write_bytes)))
+    for w in draining:
+        yield w
     result.append(OpTiming(start, env.now, busy))
 
 

@@ -1,0 +1,203 @@
+"""Mini-batch training loop: same seed, data order, initial weights and schedule for every rule.
+
+`train(TrainConfig) -> TrainResult` runs the epochs, evaluates test accuracy after each epoch and
+records, on sampled steps, the per-layer relative errors of the rule's update against the true
+batch gradient G and its exact rank-k truncation G_k. The seed is split into three independent
+streams (initial weights, SBPCA initial factors, data shuffling), so runs that differ only in the
+update rule start from the same weights and see the batches in the same order.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import data as D
+from ..errors import InputError
+from ..network import load_network
+from .model import Model, build_model
+from .updates import RULES, make_rule
+
+SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass
+class TrainConfig:
+    network: str = "lenet5"
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    update: str = "full"
+    rank: int = 4
+    sub_batch: int = 32
+    batch: int = 64
+    epochs: int = 1
+    lr: float = 0.05
+    momentum: float = 0.0
+    schedule: str = "constant"
+    seed: int = 0
+    log_every: int = 50
+    limit_train: int | None = None
+    limit_test: int | None = None
+
+    def validate(self) -> None:
+        def bad(field_, value, allowed):
+            raise InputError("invalid training option", field=field_, value=value, allowed=allowed)
+        if self.update not in RULES:
+            bad("update", self.update, ", ".join(RULES))
+        if self.schedule not in SCHEDULES:
+            bad("schedule", self.schedule, ", ".join(SCHEDULES))
+        for name in ("rank", "sub_batch", "batch", "epochs", "log_every"):
+            if int(getattr(self, name)) < 1:
+                bad(name, getattr(self, name), "an integer >= 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            bad("lr", self.lr, "a number > 0")
+        if not 0.0 <= self.momentum < 1.0:
+            bad("momentum", self.momentum, "0 <= momentum < 1")
+        for name in ("limit_train", "limit_test"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                bad(name, v, "an integer >= 1")
+
+
+@dataclass
+class TrainResult:
+    history: pd.DataFrame
+    summary: dict
+    model: Model = field(repr=False, default=None)
+
+    def write(self, out: str | Path) -> Path:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.history.to_csv(out / "history.csv", index=False, float_format="%.6g")
+        (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        return out
+
+
+def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    """Learning rate of (0-based) ``step`` out of ``total``: constant, cosine to 0, or ÷10 at 50 % and 75 %."""
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
+    if cfg.schedule == "step":
+        return cfg.lr * (0.1 ** ((step >= total // 2) + (step >= (3 * total) // 4)))
+    return cfg.lr
+
+
+def _prepare(cfg: TrainConfig):
+    net = load_network(cfg.network)
+    ds = D.load_dataset(cfg.dataset, cfg.data_dir)
+    s = net.input_shape
+    xtr, note = D.fit_images(ds.x_train[: cfg.limit_train], (s.c, s.h, s.w))
+    xte, _ = D.fit_images(ds.x_test[: cfg.limit_test], (s.c, s.h, s.w))
+    ytr, yte = ds.y_train[: cfg.limit_train], ds.y_test[: cfg.limit_test]
+    return net, ds, xtr, ytr, xte, yte, note
+
+
+def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
+    """Train ``cfg.network`` on ``cfg.dataset`` with rule ``cfg.update`` (see module docstring)."""
+    cfg.validate()
+    t_start = time.perf_counter()
+    net, ds, xtr, ytr, xte, yte, note = _prepare(cfg)
+    ss_init, ss_rule, ss_data = np.random.SeedSequence(cfg.seed).spawn(3)
+    model = build_model(net, np.random.default_rng(ss_init))
+    if model.num_outputs < ds.num_classes:
+        raise InputError(f"network gives {model.num_outputs} scores but the dataset has {ds.num_classes} classes",
+                         field="network", value=cfg.network)
+    rule = make_rule(cfg.update, cfg.momentum, cfg.rank, cfg.sub_batch)
+    layers = model.weighted
+    rule.setup(layers, np.random.default_rng(ss_rule))
+    shuffle = np.random.default_rng(ss_data)
+    mean, std = D.normalisation(xtr)
+    xte_f = D.to_network_input(xte, mean, std)
+
+    n = len(xtr)
+    steps_per_epoch = -(-n // cfg.batch)
+    total = steps_per_epoch * cfg.epochs
+    rows: list[dict] = []
+    accs: list[float] = []
+    step = 0
+    train_time = 0.0
+    seen_images = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=total, desc=f"{net.name} {cfg.update}", unit="step", dynamic_ncols=True, leave=True)
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            perm = shuffle.permutation(n)
+            loss_sum, correct, count = 0.0, 0, 0
+            for b in range(steps_per_epoch):
+                t0 = time.perf_counter()
+                idx = perm[b * cfg.batch: (b + 1) * cfg.batch]
+                x = D.to_network_input(xtr[idx], mean, std)
+                y = ytr[idx]
+                loss, logits = model.loss(x, y)
+                if not math.isfinite(loss):
+                    raise FloatingPointError(f"training diverged (loss {loss}) at epoch {epoch}, step {step + 1}; "
+                                             "lower --lr")
+                model.backward()
+                last = b == steps_per_epoch - 1
+                diagnose = ((step + 1) % cfg.log_every == 0) or last
+                info = rule.apply(layers, lr_at(cfg, step, total), diagnose)
+                train_time += time.perf_counter() - t0
+                seen_images += len(idx)
+                step += 1
+                loss_sum += loss * len(idx)
+                correct += int((logits.argmax(axis=1) == y).sum())
+                count += len(idx)
+                if diagnose:
+                    row = {"epoch": epoch, "step": step, "lr": lr_at(cfg, step - 1, total),
+                           "train_loss": loss_sum / count, "train_accuracy": correct / count,
+                           "test_accuracy": math.nan}
+                    for name, d in info.items():
+                        row[f"{name}_err"] = d["err"]
+                        row[f"{name}_err_k"] = d["err_k"]
+                        row[f"{name}_svd_err"] = d["svd_err"]
+                    if last:
+                        acc = float((model.predict(xte_f) == yte).mean())
+                        row["test_accuracy"] = acc
+                        accs.append(acc)
+                    rows.append(row)
+                    loss_sum, correct, count = 0.0, 0, 0
+                if bar is not None:
+                    bar.update(1)
+                    if diagnose:
+                        post = {"loss": f"{rows[-1]['train_loss']:.3f}"}
+                        if accs and last:
+                            post["test_acc"] = f"{accs[-1]:.4f}"
+                        bar.set_postfix(post)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t_start
+    hist = pd.DataFrame(rows)
+    err_cols = [c for c in hist.columns if c.endswith("_err") or c.endswith("_err_k")]
+    summary = {
+        "final_test_accuracy": accs[-1],
+        "best_test_accuracy": max(accs),
+        "epochs": cfg.epochs,
+        "update": cfg.update,
+        "rank": cfg.rank if cfg.update != "full" else None,
+        "sub_batch": cfg.sub_batch if cfg.update == "sbpca" else None,
+        "wall_s": round(wall, 3),
+        "train_images_per_s": round(seen_images / train_time, 1) if train_time > 0 else None,
+        "final_train_loss": float(hist["train_loss"].iloc[-1]),
+        "test_accuracy_per_epoch": accs,
+        "network": net.name,
+        "dataset": ds.name,
+        "data_source": ds.source,
+        "input_adapted": note,
+        "n_train": int(n),
+        "n_test": int(len(xte)),
+        "steps": step,
+        "layers": {l.name: {"m": l.m, "n": l.n, "pairs_per_batch": net.layer(l.name).positions * cfg.batch,
+                            "rank": rule.layer_rank(l) if cfg.update != "full" else None,
+                            "gradient_state_numbers": rule.state_numbers(l)} for l in layers},
+        "mean_errors_last_epoch": {c: float(hist.loc[hist.epoch == cfg.epochs, c].mean()) for c in err_cols},
+        "config": asdict(cfg),
+    }
+    return TrainResult(history=hist, summary=summary, model=model)

@@ -1,0 +1,116 @@
+"""Weight-update rules of the functional trainer: `full`, `sbpca`, `svd`.
+
+Every rule sees, per weighted layer, the batch's (δ, x) pairs (`layer.dp`, `layer.xp`) and
+updates W ← W − η·Ĝ with its own Ĝ:
+
+* ``full``  Ĝ = G = Σ δ xᵀ, the mean-loss mini-batch gradient (plain SGD; momentum optional).
+* ``sbpca`` Ĝ = Δ·diag(σ)·Xᵀ·N from the streaming batch PCA state (`asicsim.kernels`), rank k,
+  sub-batches of s pairs; the state persists across batches; G is never formed.
+* ``svd``   Ĝ = G_k, the exact rank-k truncated SVD of G (a baseline that has the low-rank error
+  but no streaming error).
+
+The rank is clamped per layer to min(k, m, n) (at that rank the "low-rank" update is exact).
+Biases always get the plain gradient Σ δ (same learning rate and momentum) under every rule.
+Momentum (μ > 0) keeps a dense velocity v ← μ·v + Ĝ per weight matrix under every rule: for
+``sbpca`` that is m·n extra numbers per layer and gives back SBPCA's memory saving (reported in
+`state_numbers`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import kernels as K
+from .layers import _Weighted
+
+RULES = ("full", "sbpca", "svd")
+
+
+class UpdateRule:
+    name = "base"
+
+    def __init__(self, momentum: float = 0.0, rank: int | None = None, sub_batch: int | None = None):
+        self.momentum = float(momentum)
+        self.rank = rank
+        self.sub_batch = sub_batch
+        self._vel: dict[str, np.ndarray] = {}
+        self._bvel: dict[str, np.ndarray] = {}
+
+    # -- per-rule pieces ------------------------------------------------------------------
+    def setup(self, layers: list[_Weighted], rng: np.random.Generator) -> None:
+        pass
+
+    def layer_rank(self, layer: _Weighted) -> int:
+        return min(self.rank or 1, layer.m, layer.n)
+
+    def estimate(self, layer: _Weighted) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def state_numbers(self, layer: _Weighted) -> int:
+        """Numbers the rule keeps for the weight gradient of ``layer`` (excluding W and bias)."""
+        mom = layer.m * layer.n if self.momentum else 0
+        return layer.m * layer.n + mom
+
+    # -- common ---------------------------------------------------------------------------
+    def apply(self, layers: list[_Weighted], lr: float, diagnose: bool = False) -> dict:
+        """Update every layer in place. With ``diagnose``, return per layer the relative errors
+        ``err`` = ‖Ĝ−G‖/‖G‖, ``err_k`` = ‖Ĝ−G_k‖/‖G_k‖ and ``svd_err`` = ‖G_k−G‖/‖G‖ (rank k of this
+        rule, or --rank for ``full``)."""
+        info = {}
+        mu = self.momentum
+        for layer in layers:
+            G_hat = self.estimate(layer)
+            if diagnose:
+                G = layer.weight_grad() if self.name != "full" else G_hat
+                Gk = K.truncated_svd(G, self.layer_rank(layer))
+                info[layer.name] = {"err": K.relative_error(G_hat, G), "err_k": K.relative_error(G_hat, Gk),
+                                    "svd_err": K.relative_error(Gk, G)}
+            if mu:
+                v = self._vel.get(layer.name)
+                v = G_hat.copy() if v is None else np.add(mu * v, G_hat, out=v)
+                self._vel[layer.name] = v
+                G_hat = v
+            layer.W -= lr * G_hat
+            if layer.b is not None:
+                gb = layer.db
+                if mu:
+                    bv = self._bvel.get(layer.name)
+                    bv = gb.copy() if bv is None else np.add(mu * bv, gb, out=bv)
+                    self._bvel[layer.name] = bv
+                    gb = bv
+                layer.b -= lr * gb
+        return info
+
+
+class FullSGD(UpdateRule):
+    name = "full"
+
+    def estimate(self, layer):
+        return layer.weight_grad()
+
+
+class SVDUpdate(UpdateRule):
+    name = "svd"
+
+    def estimate(self, layer):
+        return K.truncated_svd(layer.weight_grad(), self.layer_rank(layer))
+
+
+class SBPCAUpdate(UpdateRule):
+    name = "sbpca"
+
+    def setup(self, layers, rng):
+        self.states = {l.name: K.SBPCAState.random(l.m, l.n, self.layer_rank(l), rng) for l in layers}
+
+    def estimate(self, layer):
+        st = self.states[layer.name]
+        K.sbpca_stream(st, layer.xp, layer.dp, self.sub_batch)
+        return K.sbpca_expand(st, layer.pairs)
+
+    def state_numbers(self, layer):
+        mom = layer.m * layer.n if self.momentum else 0
+        return self.states[layer.name].numbers + mom
+
+
+def make_rule(name: str, momentum: float = 0.0, rank: int = 4, sub_batch: int = 32) -> UpdateRule:
+    cls = {"full": FullSGD, "sbpca": SBPCAUpdate, "svd": SVDUpdate}[name]
+    return cls(momentum=momentum, rank=rank, sub_batch=sub_batch)

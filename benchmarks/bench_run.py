@@ -1,0 +1,68 @@
+"""Benchmark: wall time of `asicsim run --network resnet18 --batch 32 --accelerator edge`.
+
+Target (issue 2): < 10 s on one core of the 2-core CI machine, goal 2 s. Measured as the median of
+N runs of the real command in a subprocess pinned to one core (taskset when available), next to a
+baseline measured in the same script: the interpreter start-up plus imports alone
+(`python -c "import asicsim.cmd_run, asicsim.study"`), so the ratio is stable on a noisy machine.
+Writes benchmarks/results/run.md.
+
+    .venv/bin/python benchmarks/bench_run.py [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CMD = ["-m", "asicsim", "run", "--network", "resnet18", "--batch", "32", "--accelerator", "edge"]
+
+
+def timed(argv: list[str]) -> float:
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    t = time.perf_counter()
+    subprocess.run(pin + argv, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        run = [timed([sys.executable, *CMD, "--out", d]) for _ in range(args.repeat)]
+    base = [timed([sys.executable, "-c", "import asicsim.cmd_run, asicsim.study"]) for _ in range(args.repeat)]
+    r, b = statistics.median(run), statistics.median(base)
+    text = f"""# `asicsim run` wall time
+
+Command: `asicsim run --network resnet18 --batch 32 --accelerator edge` (full training step:
+forward, backward-data, weight-gradient, update; the process pinned to one core).
+Measured by `.venv/bin/python benchmarks/bench_run.py --repeat {args.repeat}` on {date.today()},
+{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+
+| what | median of {args.repeat} (s) |
+|---|---|
+| `asicsim run` (whole command) | {r:.2f} |
+| baseline: interpreter + imports only | {b:.2f} |
+| simulation work (difference) | {r - b:.2f} |
+| ratio run / baseline | {r / b:.1f} |
+
+Target < 10 s (goal 2 s): {'met' if r < 10 else 'NOT met'}{' (goal met)' if r <= 2 else ''}.
+For comparison, SCALE-Sim 3.0.0 took 860 s for the forward pass alone of this network
+(`../shared/peer_data/scalesim_runs/r18_scale32_os`).
+"""
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "run.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
