@@ -3,7 +3,7 @@
 Components: ``mac`` (MAC operations), ``array_reg`` (operand/partial-sum registers in the PEs),
 ``vector`` (vector-unit element ops), ``sram_<buffer>`` (reads + writes + that buffer's leakage),
 ``dram`` (bits moved × pJ/bit + background power of every channel), ``static`` (array and vector
-unit leakage). Power × time: P[mW] × cycles / f[GHz] = pJ.
+unit leakage), ``crossbar`` (cell programming pulses, when the accelerator has a crossbar). Power × time: P[mW] × cycles / f[GHz] = pJ.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def power_energy_pj(power_mw: float, cycles: float, clock_ghz: float) -> float:
 
 
 def components(hw: HardwareConfig) -> list[str]:
-    return ["mac", "array_reg", "vector"] + [f"sram_{b}" for b in hw.sram] + ["dram", "static"]
+    extra = ["crossbar"] if hw.crossbar is not None else []
+    return ["mac", "array_reg", "vector"] + [f"sram_{b}" for b in hw.sram] + ["dram", "static"] + extra
 
 
 def op_energy_pj(op: MappedOp, cycles: float, hw: HardwareConfig) -> dict[str, float]:
@@ -36,4 +37,6 @@ def op_energy_pj(op: MappedOp, cycles: float, hw: HardwareConfig) -> dict[str, f
     e["dram"] = (op.dram_read_bytes * 8 * d.read_pj_per_bit + op.dram_write_bytes * 8 * d.write_pj_per_bit
                  + power_energy_pj(d.background_mw * d.channels, cycles, f))
     e["static"] = power_energy_pj(a.leakage_mw + v.leakage_mw, cycles, f)
+    if hw.crossbar is not None:
+        e["crossbar"] = op.cell_pulses * hw.crossbar.pulse_pj_per_cell
     return e

@@ -63,6 +63,7 @@ class GemmOp:
     c: Tensor
     groups: int = 1
     exact_macs: int | None = None   # when K was rounded up (strided backward_data), the true count
+    fused_output: bool = False      # C tiles are consumed on chip by the next op (never hit DRAM)
 
     @property
     def macs(self) -> int:
@@ -81,7 +82,54 @@ class VectorOp:
     kind: str = "elementwise"
 
 
-Op = GemmOp | VectorOp
+@dataclass(frozen=True)
+class SbpcaOp:
+    """SBPCA weight-gradient work of one layer (DESIGN.md §2): the batch's ``pairs`` (δ, x) pairs
+    stream through the rank-k factors in sub-batches of ``s``; ``counts`` are the kernel's own
+    (`asicsim.kernels.sbpca_counts`) for one group. x and δ are the tensors the full-gradient dW
+    GEMM would stream; ``delta``, ``xf``, ``sigma`` are the persistent factors (fp32)."""
+    layer: str
+    phase: str
+    m: int
+    n: int
+    k: int
+    s: int
+    pairs: int
+    groups: int
+    x: Tensor
+    dy: Tensor
+    delta: Tensor
+    xf: Tensor
+    sigma: Tensor
+    counts: dict
+    projections: str = "array"
+
+
+@dataclass(frozen=True)
+class CrossbarOp:
+    """Apply Ĝ = Δ·diag(σ)·Xᵀ to an in-memory crossbar weight store as k outer-product pulses
+    (each pulse programs all m·n cells at once), per group."""
+    layer: str
+    phase: str
+    m: int
+    n: int
+    k: int
+    groups: int
+    factors: tuple[Tensor, ...]
+
+
+Op = GemmOp | VectorOp | SbpcaOp | CrossbarOp
+
+
+def op_tensors(op: Op) -> tuple[Tensor, ...]:
+    """Every tensor an op touches (for residency planning)."""
+    if isinstance(op, GemmOp):
+        return (op.a, op.b, op.c)
+    if isinstance(op, VectorOp):
+        return op.reads + op.writes
+    if isinstance(op, SbpcaOp):
+        return (op.x, op.dy, op.delta, op.xf, op.sigma)
+    return op.factors
 
 
 @dataclass(frozen=True)
@@ -119,11 +167,59 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
         ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", m_total, ob)), (y,), "bias"))
     if not first:
         ops["backward_data"].append(backward_data_gemm(l, batch, per_group(dy), per_group(w), per_group(dx)))
-    ops["weight_gradient"].append(GemmOp(l.name, "weight_gradient", m, BP, n, per_group(dy), per_group(x), per_group(G), g))
-    if has_bias:
+    if upd.rule == "sbpca":
+        ops["weight_gradient"].append(sbpca_op(l.name, m, n, g, BP, x, dy, upd, ab))
+    else:
+        ops["weight_gradient"].append(GemmOp(l.name, "weight_gradient", m, BP, n, per_group(dy), per_group(x), per_group(G), g))
+    if has_bias:   # biases always get the plain update (their gradient is a length-m vector)
         ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", m_total, ab),), "bias_grad"))
-    ops["update"].extend(update_ops(l.name, w, G, upd, m_total if has_bias else 0, ob, ab))
+    if upd.rule == "sbpca":
+        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, m_total if has_bias else 0, ob, ab))
+    else:
+        ops["update"].extend(update_ops(l.name, w, G, upd, m_total if has_bias else 0, ob, ab))
     return ops
+
+
+def sbpca_rank(k: int, m: int, n: int) -> int:
+    """Rank actually used for an m×n matrix: min(k, m, n) (a rank above min(m, n) adds nothing)."""
+    return max(1, min(k, m, n))
+
+
+def sbpca_op(layer: str, m: int, n: int, g: int, pairs: int, x: Tensor, dy: Tensor,
+             upd: UpdateConfig, ab: int) -> SbpcaOp:
+    from .kernels import sbpca_counts   # the kernel's own count: one definition of the work
+
+    k = sbpca_rank(upd.rank, m, n)
+    delta = Tensor(f"{layer}.sbpca_delta", g * m * k, ab, persistent=True)
+    xf = Tensor(f"{layer}.sbpca_x", g * n * k, ab, persistent=True)
+    sigma = Tensor(f"{layer}.sbpca_sigma", g * k, ab, persistent=True)
+    return SbpcaOp(layer, "weight_gradient", m, n, k, upd.sub_batch, pairs, g, x, dy, delta, xf, sigma,
+                   sbpca_counts(m, n, k, upd.sub_batch, pairs), upd.projections)
+
+
+def sbpca_update_ops(layer: str, m: int, n: int, g: int, w: Tensor, G: Tensor, upd: UpdateConfig,
+                     bias: int, ob: int, ab: int) -> list[Op]:
+    """Digital: expand Ĝ = (Δ·diag(σ·N))·Xᵀ on the array (M = m, K = k, N = n: m·n·k MACs), then the
+    same SGD read-modify-write of W as `full`. Ĝ is produced tile by tile from the on-chip factors
+    and applied at once (DESIGN.md §2: "m·n·k MACs to expand, read/write W"), so it never goes to
+    DRAM — unlike full's G, which is a reduction over the whole batch and stays on chip only when
+    all of it fits. Momentum, if asked for, is kept on the dense Ĝ
+    (m·n more persistent numbers): that gives back SBPCA's memory saving and the results show it.
+    Crossbar: k outer-product pulses; W never leaves the crossbar."""
+    k = sbpca_rank(upd.rank, m, n)
+    delta = Tensor(f"{layer}.sbpca_delta", m * k, ab, persistent=True)
+    xf = Tensor(f"{layer}.sbpca_x", n * k, ab, persistent=True)
+    if upd.apply == "crossbar":
+        sigma = Tensor(f"{layer}.sbpca_sigma", g * k, ab, persistent=True)
+        full = (Tensor(delta.name, g * m * k, ab, True), Tensor(xf.name, g * n * k, ab, True), sigma)
+        ops: list[Op] = [CrossbarOp(layer, "update", m, n, k, g, full)]
+        if bias:
+            b = Tensor(f"{layer}.b", bias, ob, persistent=True)
+            ops.append(VectorOp(layer, "update", bias, (b, Tensor(f"{layer}.db", bias, ab)), (b,), "sgd"))
+        return ops
+    Gg = Tensor(G.name, m * n, ab, on_chip_candidate=True)
+    expand = GemmOp(layer, "update", m, k, n, delta, xf, Gg, g, fused_output=True)
+    return [expand] + update_ops(layer, w, G, upd, bias, ob, ab)
 
 
 def backward_data_gemm(l: Layer, batch: int, dy: Tensor, w: Tensor, dx: Tensor) -> GemmOp:

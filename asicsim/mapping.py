@@ -29,8 +29,9 @@ import numpy as np
 
 from .config import HardwareConfig
 from .errors import InputError
-from .lowering import GemmOp, Lowered, Op, Tensor, VectorOp
-from .systolic import (FOLD_AXES, ceil_div, fill_drain_cycles, ofmap_sram_words, sram_reads_words)
+from .lowering import CrossbarOp, GemmOp, Lowered, Op, SbpcaOp, Tensor, VectorOp, op_tensors
+from .systolic import (FOLD_AXES, ceil_div, fill_drain_cycles, gemm_compute_cycles, ofmap_sram_words,
+                       sram_reads_words)
 
 ORDERS = tuple(itertools.permutations("mkn"))
 MAX_STEPS = 8192          # per group; tilings needing more tile steps are not considered
@@ -67,6 +68,7 @@ class MappedOp:
     sram_read_bytes: dict = field(default_factory=dict)   # buffer name → bytes
     sram_write_bytes: dict = field(default_factory=dict)
     kept_on_chip: tuple[str, ...] = ()
+    cell_pulses: int = 0       # crossbar cell programming events (CrossbarOp)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, a
         fits &= np.asarray(u <= space.budget[b])
     fits &= steps <= MAX_STEPS
     keep_c = Cc.on_chip_candidate and not space.ideal
+    fused = op.fused_output
     best = None
     for order in ORDERS:
         pos = {d: i for i, d in enumerate(order)}
@@ -177,12 +180,17 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, a
         rd = (0 if a_res else a_bytes * mA) + (0 if b_res else b_bytes * mB) + Cc.elems * ab * (mC - 1)
         wr = Cc.bytes + Cc.elems * ab * (mC - 1)
         # keeping G on chip saves its write here and its read in the update
-        on_chip = (t["m"] == 1) & (t["n"] == 1) & keep_c
-        cost = rd + wr - np.where(on_chip, 2 * Cc.bytes, 0)
-        cost = np.where(fits, cost, np.iinfo(np.int64).max)
+        if fused:   # each C tile is consumed on chip when done; it must not be spilled
+            on_chip = np.ones_like(steps, dtype=bool)
+            cost = np.where(mC == 1, rd + wr - Cc.bytes, np.iinfo(np.int64).max)
+        else:
+            on_chip = (t["m"] == 1) & (t["n"] == 1) & keep_c
+            cost = rd + wr - np.where(on_chip, 2 * Cc.bytes, 0)
+        valid = fits & (cost != np.iinfo(np.int64).max)
+        cost = np.where(valid, cost, np.iinfo(np.int64).max)
         key = np.lexsort((steps, compute, cost))
         i = key[0]
-        if not fits[i]:
+        if not valid[i]:
             continue
         cand = (int(cost[i]), int(compute[i]), int(steps[i]))
         if best is None or cand < best[0]:
@@ -334,13 +342,109 @@ def map_vector(op: VectorOp, hw: HardwareConfig, space: _Space, resident: set) -
                     tuple(t.name for t in op.writes if t.name in resident))
 
 
+def sbpca_subbatch_array_cycles(df: str, m: int, n: int, k: int, s: int, R: int, C: int) -> int:
+    """Array cycles of one sub-batch's five skinny GEMMs (DESIGN.md §2 steps 1, 3, 5): Ds·Δ (s×m·m×k),
+    Xsᵀ·(DsΔ) (n×s·s×k), Xs·X (s×n·n×k), Dsᵀ·(XsX) (m×s·s×k), Ds·Δ_new (s×m·m×k), back to back
+    (fold model; each GEMM is small enough to be one tile)."""
+    shapes = ((s, m, k), (n, s, k), (s, n, k), (m, s, k), (s, m, k))
+    return sum(gemm_compute_cycles(df, M, K, N, R, C) + 1 for M, K, N in shapes)
+
+
+def map_sbpca(op: SbpcaOp, hw: HardwareConfig, space: _Space, resident: set) -> MappedOp:
+    """One step per sub-batch: fetch its Xs (s im2col patches) and Ds (s output errors), run the
+    projections (array or vector unit), then QR, mixing and σ on the vector unit (data-dependent,
+    so not overlapped with the projections of the same sub-batch).
+
+    Traffic: x and δ are fetched once when a sub-batch's Xs and Ds (double-buffered) plus the
+    factors fit the buffers; otherwise each use streams them again (Xs twice, Ds three times,
+    as the kernel reads them). Factors not resident across steps are read at the start and
+    written back at the end (per sub-batch if they do not fit next to Xs and Ds). SRAM accesses:
+    the kernel's operand reads (Ds 3×, Xs 2× per pair) and factor reads/writes (4 reads and 2
+    writes of k·(m+n) per sub-batch: projections, mixing, QR in and out)."""
+    a = hw.array
+    ob, ab = a.operand_bytes, a.accumulator_bytes
+    c = op.counts
+    g, S = op.groups, c["sub_batches"]
+    m, n, k, s = op.m, op.n, op.k, op.s
+    in_buf, f_buf = space.buf_of["ifmap"], space.buf_of["filter"]
+    x_fetch = _expansion(op.x, op.pairs * n * g)[1]
+    dy_fetch = min(op.dy.elems, op.pairs * m * g) * op.dy.elem_bytes
+    factor_bytes = op.delta.bytes + op.xf.bytes + op.sigma.bytes          # all groups
+    f_res = op.delta.name in resident
+    work = 2 * s * (m + n) * ob + (0 if f_res else factor_bytes // g) + 2 * s * k * ab
+    budget = min(space.budget[in_buf], space.budget[f_buf]) if in_buf != f_buf else space.budget[in_buf]
+    fits = space.ideal or work <= budget
+    stream = (x_fetch + dy_fetch) if fits else (2 * x_fetch + 3 * dy_fetch)
+    if f_res:
+        f_in = f_out = 0
+    elif fits:
+        f_in = f_out = factor_bytes
+    else:
+        f_in = f_out = factor_bytes * S
+    if op.projections == "array":
+        arr = sbpca_subbatch_array_cycles(a.dataflow, m, n, k, s, a.rows, a.cols)
+        macs = c["proj_macs"] * g
+        vec_ops = (c["macs"] - c["proj_macs"] + c["elem_ops"]) * g
+    else:
+        arr = 0
+        macs = 0
+        vec_ops = (c["macs"] + c["elem_ops"]) * g
+    vec_per_sb = ceil_div(vec_ops, S * g * hw.vector.lanes)
+    per_sb = arr + vec_per_sb
+    nsteps = S * g
+    per_load = (stream + f_in) // nsteps if not fits else stream // nsteps
+    steps = [Step(1, per_load + (f_in if fits else 0), per_sb, 0)]
+    if nsteps > 2:
+        steps.append(Step(nsteps - 2, per_load, per_sb, 0 if fits else f_out // nsteps))
+    if nsteps > 1:
+        steps.append(Step(1, per_load, per_sb, f_out if fits else f_out // nsteps))
+    else:
+        steps[0] = Step(1, steps[0].load_bytes, per_sb, f_out)
+    dram_r = sum(st.count * st.load_bytes for st in steps)
+    dram_w = sum(st.count * st.write_bytes for st in steps)
+    fb = k * (m + n) * ab * S * g
+    sram_r = {b: 0 for b in space.budget}
+    sram_w = {b: 0 for b in space.budget}
+    sram_r[in_buf] += op.pairs * g * (3 * m + 2 * n) * ob
+    sram_r[f_buf] += 4 * fb + dram_w
+    sram_w[f_buf] += 2 * fb
+    sram_w[in_buf] += dram_r
+    cyc = sum(st.count * st.compute_cycles for st in steps)
+    return MappedOp(op.layer, op.phase, "array", "sbpca", m, k, n, g, macs, vec_ops,
+                    f"k={k} s={s} sub-batches={S} projections={op.projections}"
+                    f"{'' if fits else ' (sub-batch does not fit: re-streamed)'}",
+                    tuple(steps), cyc, dram_r, dram_w, sram_r, sram_w)
+
+
+def map_crossbar(op: CrossbarOp, hw: HardwareConfig, space: _Space, resident: set) -> MappedOp:
+    """k outer-product pulses per group, each programming all m·n cells in ``pulse_ns``; the
+    factors are read once (from DRAM unless resident)."""
+    if hw.crossbar is None:
+        raise InputError("update apply=crossbar needs a 'crossbar' section in the accelerator file",
+                         field="crossbar", allowed="crossbar: {pulse_ns: …, pulse_pj_per_cell: …}")
+    rd = sum(t.bytes for t in op.factors if t.name not in resident)
+    pulses = op.k * op.groups
+    cyc = math.ceil(pulses * hw.crossbar.pulse_ns * hw.array.clock_ghz)
+    f_buf = space.buf_of["filter"]
+    sram_r = {b: 0 for b in space.budget}
+    sram_w = {b: 0 for b in space.budget}
+    sram_r[f_buf] += sum(t.bytes for t in op.factors)
+    sram_w[f_buf] += rd
+    return MappedOp(op.layer, op.phase, "vector", "crossbar", op.m, op.k, op.n, op.groups, 0, 0,
+                    f"pulses={pulses}", (Step(1, rd, cyc, 0),), cyc, rd, 0, sram_r, sram_w,
+                    cell_pulses=pulses * op.m * op.n)
+
+
+MAPPERS = {GemmOp: map_gemm, VectorOp: map_vector, SbpcaOp: map_sbpca, CrossbarOp: map_crossbar}
+
+
 def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool = False) -> Mapping:
     """Map every op in order. Tensors kept on chip by a producer are resident for their consumer."""
     space = _Space(hw, plan, ideal)
     resident = set(plan.resident)
     out = []
     for op in lowered.ops:
-        mo = map_gemm(op, hw, space, resident) if isinstance(op, GemmOp) else map_vector(op, hw, space, resident)
+        mo = MAPPERS[type(op)](op, hw, space, resident)
         resident.update(mo.kept_on_chip)
         out.append(mo)
     return Mapping(plan, tuple(out))
@@ -351,8 +455,7 @@ def persistent_tensors(lowered: Lowered) -> dict[str, dict[str, Tensor]]:
     state: dict[str, Tensor] = {}
     weights: dict[str, Tensor] = {}
     for op in lowered.ops:
-        ts = (op.a, op.b, op.c) if isinstance(op, GemmOp) else op.reads + op.writes
-        for t in ts:
+        for t in op_tensors(op):
             if t.persistent:
                 (weights if t.name.endswith((".W", ".b")) else state)[t.name] = t
     return {"state": state, "weights": weights}
@@ -370,8 +473,7 @@ def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> l
     # a GEMM sees only one group's slice; the full tensor size comes from the update ops
     sizes: dict[str, int] = {}
     for op in lowered.ops:
-        ts = (op.a, op.b, op.c) if isinstance(op, GemmOp) else op.reads + op.writes
-        for t in ts:
+        for t in op_tensors(op):
             if t.persistent:
                 sizes[t.name] = max(sizes.get(t.name, 0), t.bytes)
     plans = [none]

@@ -203,28 +203,34 @@ def roofline(groups: dict[str, pd.DataFrame], peak_macs_per_cycle: float | None,
                            alpha=0.75, edgecolors="black" if gi else "none", linewidths=0.4, label=lab)
         xs_all += list(x[np.isfinite(x)])
         ys_all += list(y[np.isfinite(x)])
+    ridge = (peak_macs_per_cycle / dram_bytes_per_cycle) if peak_macs_per_cycle and dram_bytes_per_cycle else None
     if xs_all:
-        lo = min(min(xs_all) / 3, 0.1)
-        hi = max(max(xs_all) * 3, 10.0)
+        lo, hi = min(xs_all) / 3, max(xs_all) * 3
     else:
         lo, hi = 0.1, 1e4
+    if ridge:
+        lo, hi = min(lo, ridge / 10), max(hi, ridge * 10)
+    ylo = max(min(ys_all) / 3, 1e-3) if ys_all else 1e-1
+    yhi = max(ys_all) * 1.5 if ys_all else 1e4
     if peak_macs_per_cycle and dram_bytes_per_cycle:
         xr = np.logspace(math.log10(lo), math.log10(hi), 200)
         roof = np.minimum(peak_macs_per_cycle, xr * dram_bytes_per_cycle)
         ax.plot(xr, roof, "k-", linewidth=1.5, label="roof")
         ridge = peak_macs_per_cycle / dram_bytes_per_cycle
         ax.axvline(ridge, color="gray", linestyle=":", linewidth=1)
-        ax.text(ridge, peak_macs_per_cycle * 1.08, f" ridge {ridge:.3g} MAC/B", fontsize=8, color="gray")
-        ax.text(lo * 1.1, peak_macs_per_cycle * 1.08, f"compute roof {peak_macs_per_cycle:.0f} MAC/cycle",
+        yhi = max(yhi, peak_macs_per_cycle * 2.5)
+        ylo = min(ylo, peak_macs_per_cycle / 30)
+        ax.text(ridge, peak_macs_per_cycle * 1.12, f" ridge {ridge:.3g} MAC/B", fontsize=8, color="gray")
+        ax.text(lo * 1.2, peak_macs_per_cycle * 1.12, f"compute roof {peak_macs_per_cycle:.0f} MAC/cycle",
                 fontsize=8)
-        ax.text(lo * 1.1, lo * dram_bytes_per_cycle * 1.3, f"DRAM roof {dram_bytes_per_cycle:.3g} B/cycle",
-                fontsize=8, rotation=0)
-        ys_all.append(peak_macs_per_cycle * 1.5)
+        xt = max(lo * 1.2, ylo * 1.5 / dram_bytes_per_cycle)
+        if xt < ridge / 2:
+            ax.text(xt * 1.3, xt * dram_bytes_per_cycle * 0.6, f"DRAM roof {dram_bytes_per_cycle:.3g} B/cycle",
+                    fontsize=8, clip_on=True)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
-    if ys_all:
-        ax.set_ylim(max(min(ys_all) / 3, 1e-3), max(ys_all) * 1.5)
+    ax.set_ylim(ylo, yhi)
     ax.set_xlabel("operational intensity (MACs per DRAM byte)")
     ax.set_ylabel("achieved throughput (MACs per cycle)")
     note = f" ({inf_note} layer-phases with no DRAM traffic not shown)" if inf_note else ""
@@ -368,7 +374,8 @@ def heatmap(df: pd.DataFrame, xa: str, ya: str, metric: str, fig_dir: Path, stem
     xs = sorted(df[xa].dropna().unique(), key=lambda v: (str(type(v)), v))
     ys = sorted(df[ya].dropna().unique(), key=lambda v: (str(type(v)), v))
     fig, axes = plt.subplots(1, len(facets), figsize=(max(4.5, 0.9 * len(xs) + 2.5) * len(facets),
-                                                     max(3.2, 0.55 * len(ys) + 1.8)), squeeze=False)
+                                                     max(3.2, 0.55 * len(ys) + 1.8)), squeeze=False,
+                             layout="constrained")
     vals_all = df[metric].to_numpy(float) / div
     vals_all = vals_all[np.isfinite(vals_all) & (vals_all > 0)]
     norm = (LogNorm(vals_all.min(), vals_all.max()) if vals_all.size and vals_all.max() / vals_all.min() > 20
@@ -382,7 +389,8 @@ def heatmap(df: pd.DataFrame, xa: str, ya: str, metric: str, fig_dir: Path, stem
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
         ax.set_yticks(range(len(ys)), [str(v) for v in ys])
         ax.set_xlabel(xa)
-        ax.set_ylabel(ya)
+        if ax is axes[0][0]:
+            ax.set_ylabel(ya)
         ax.grid(False)
         for i in range(mat.shape[0]):
             for j in range(mat.shape[1]):

@@ -70,7 +70,7 @@ class Doc:
                 out.append("")
             elif kind == "fig":
                 stem, cap = val
-                out += [f"![{cap}]({FIG_DIR}/{stem}.png)", "",
+                out += [f"![{stem}]({FIG_DIR}/{stem}.png)", "",
                         f"*{cap}* ([SVG]({FIG_DIR}/{stem}.svg))", ""]
         return "\n".join(out).rstrip() + "\n"
 
@@ -376,7 +376,7 @@ def _config_labels(df: pd.DataFrame) -> pd.Series:
     upd = df["update"].astype(str) if "update" in df else pd.Series("run", index=df.index)
     if "rank" in df:
         rank = df["rank"]
-        lab = [u if (u == "full" or pd.isna(r)) else f"{u} k={int(r) if float(r).is_integer() else r}"
+        lab = [u if (u == "full" or pd.isna(r)) else f"{u}_k{int(r) if float(r).is_integer() else r}"
                for u, r in zip(upd, rank)]
     else:
         lab = list(upd)
@@ -444,6 +444,25 @@ def _compare_report(d: Path, fig_dir: Path) -> Doc:
     doc.table(pd.DataFrame(rows), "Totals per update configuration")
     doc.fig(plots.compare_overview(totals, fig_dir), "Energy by component, cycles by phase and DRAM traffic "
             "by phase, per update configuration")
+    sp = s.get("stops_paying")
+    if isinstance(sp, dict) and sp:
+        names = {"wu_cycles": "cycles", "wu_dram_bytes": "DRAM traffic", "wu_sram_bytes": "SRAM traffic",
+                 "wu_energy_pj": "energy"}
+        rows = []
+        for k, v in sp.items():
+            if isinstance(v, dict):
+                rows.append({"metric (weight_gradient + update)": names.get(k, k),
+                             "SBPCA better at the smallest rank": "yes" if v.get("pays_at_smallest_rank") else "no",
+                             "stops paying at rank": _txt(v.get("stops_paying_at_rank"))})
+        if rows:
+            doc.h("Where SBPCA stops paying")
+            doc.p("Over the phases the update rule changes (weight gradient and update): whether SBPCA beats the "
+                  "full gradient at the smallest rank compared, and the first rank at which it no longer does.")
+            doc.table(pd.DataFrame(rows))
+    fav = s.get("layers_favouring")
+    if isinstance(fav, dict) and fav:
+        doc.p("Weighted layers whose weight-gradient + update energy is lowest under each rule: "
+              + ", ".join(f"{k}: {v}" for k, v in fav.items()) + ".")
     doc.h("Per layer")
     weighted = df.groupby("layer", sort=False)["macs"].sum()
     wl = set(weighted[weighted > 0].index)
@@ -464,8 +483,8 @@ def _compare_report(d: Path, fig_dir: Path) -> Doc:
     doc.fig(plots.roofline(groups, peak, bw, fig_dir, title="roofline: layers × phases per configuration"),
             "Layer × phase points of every configuration (marker shape = configuration, colour = phase) "
             "against the compute and DRAM roofs")
-    doc.p("Files: [compare.csv](compare.csv)" + (", [summary.json](summary.json)." if (d / "summary.json").exists()
-                                                 else "."))
+    files = [f"[{n}]({n})" for n in ("compare.csv", "compare_layers.csv", "summary.json") if (d / n).exists()]
+    doc.p("Files: " + ", ".join(files) + ".")
     return doc
 
 
@@ -543,9 +562,10 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
         doc.h("Best points")
         doc.table(bt, "Best design points by three criteria")
         hints = meta.get("report") or {}
-        color = hints.get("color") if hints.get("color") in varying else (varying[0] if varying else None)
+        distinct = _distinct_axes(ok, varying)
+        color = hints.get("color") if hints.get("color") in varying else (distinct[0] if distinct else None)
         doc.h("Pareto front: energy vs cycles")
-        colors = [color] + [a for a in varying if a != color][:3] if color else [None]
+        colors = [color] + [a for a in distinct if a != color][:3] if color else [None]
         for i, c in enumerate(colors):
             stem = plots.pareto(ok, c, fig_dir, f"pareto_{i}_{_slug(c or 'none')}",
                                 title=f"energy vs cycles per step, coloured by {c}" if c else "energy vs cycles")
@@ -563,7 +583,9 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
                     "Energy breakdown of the Pareto-optimal points (labels: point numbers)")
         pairs = [tuple(p) for p in hints.get("heatmaps", []) if p[0] in varying and p[1] in varying and p[0] != p[1]]
         if not pairs:
-            cand = [a for a in varying if not plots.is_categorical(ok[a]) or ok[a].nunique() >= 2]
+            cand = [a for a in distinct if a != color and ok[a].nunique() >= 2]
+            if len(cand) < 2:
+                cand = [a for a in distinct if ok[a].nunique() >= 2]
             if len(cand) >= 2:
                 pairs = [(cand[0], cand[1])]
         if pairs:
@@ -587,6 +609,21 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
     doc.p("Files: " + ", ".join(files) + " (one row per point, keyed by the hash of its resolved "
           "configuration).")
     return doc
+
+
+def _distinct_axes(df: pd.DataFrame, axes: list[str]) -> list[str]:
+    """Axes minus those that only relabel an earlier one (e.g. array.cols set with array.rows)."""
+    kept: list[str] = []
+    for a in axes:
+        same = False
+        for b in kept:
+            pair = df[[a, b]].astype(str)
+            if pair.groupby(a)[b].nunique().max() == 1 and pair.groupby(b)[a].nunique().max() == 1:
+                same = True
+                break
+        if not same:
+            kept.append(a)
+    return kept
 
 
 def _slug(s: str) -> str:

@@ -4,13 +4,17 @@ Weighted layers (`Conv2D`, `Linear`) keep, after `backward`, the (δ, x) pairs o
 weight gradient is made of: ``xp`` (N×n: im2col patches or inputs) and ``dp`` (N×m: output error at
 each position), N = B·H_out·W_out for a conv layer and B for a linear layer. The full gradient is
 ``dp.T @ xp``; the update rules (`asicsim.nn.updates`) decide what to do with the pairs (form G,
-stream them through SBPCA, or truncate G by SVD). The im2col column order is (C_in, kh, kw), the
-PyTorch weight layout, so W is the (C_out, C_in·kh·kw) matrix of `Layer.weight_shape`.
+stream them through SBPCA, or truncate G by SVD). The im2col column order is (kh, kw, C_in), the
+natural order for NHWC data, so W is the (C_out, kh·kw·C_in) matrix of `Layer.weight_shape` (a
+permutation of its columns relative to PyTorch's (C_in, kh, kw); nothing depends on the order).
+im2col/col2im and max pooling are numba loops (`asicsim.nn._nb`); the GEMMs are numpy/BLAS.
 """
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from . import _nb
 
 
 class Layer:
@@ -97,15 +101,6 @@ def _windows(xp, kh, kw, sh, sw, ho, wo):
     return v[:, : (ho - 1) * sh + 1: sh, : (wo - 1) * sw + 1: sw]
 
 
-def _col2im(dcols6, shape_padded, kh, kw, sh, sw, ho, wo):
-    """Adjoint of `_windows`: scatter-add (B, ho, wo, C, kh, kw) back into the padded input."""
-    dx = np.zeros(shape_padded)
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, i: i + (ho - 1) * sh + 1: sh, j: j + (wo - 1) * sw + 1: sw, :] += dcols6[:, :, :, :, i, j]
-    return dx
-
-
 class Conv2D(_Weighted):
     """2-D convolution (groups = 1) by im2col: stride and zero padding per axis."""
 
@@ -125,27 +120,22 @@ class Conv2D(_Weighted):
         B, H, W_, C = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         ho, wo = self.out_hw(H, W_)
-        xpad = _pad(x, ph, pw)
-        cols = _windows(xpad, kh, kw, sh, sw, ho, wo).reshape(B * ho * wo, C * kh * kw)
-        cols = np.ascontiguousarray(cols)
+        cols = _nb.im2col(np.ascontiguousarray(x, dtype=np.float64), kh, kw, sh, sw, ph, pw, ho, wo)
         if train:
             self.xp = cols
-            self._cache = (xpad.shape, ho, wo)
+            self._cache = (x.shape, ho, wo)
         y = cols @ self.W.T
         if self.b is not None:
             y += self.b
         return y.reshape(B, ho, wo, self.m)
 
     def backward(self, dy, need_dx=True):
-        shape_p, ho, wo = self._cache
-        B = dy.shape[0]
+        (B, H, W_, C), ho, wo = self._cache
         self._store(np.ascontiguousarray(dy.reshape(B * ho * wo, self.m)))
         if not need_dx:
             return None
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        dcols = (self.dp @ self.W).reshape(B, ho, wo, self.c_in, kh, kw)
-        dx = _col2im(dcols, shape_p, kh, kw, sh, sw, ho, wo)
-        return dx[:, ph: shape_p[1] - ph, pw: shape_p[2] - pw, :] if (ph or pw) else dx
+        return _nb.col2im(self.dp @ self.W, B, H, W_, C, kh, kw, sh, sw, ph, pw, ho, wo)
 
 
 class _Pool(Layer):
@@ -164,27 +154,19 @@ class _Pool(Layer):
 
 
 class MaxPool(_Pool):
-    """Max pooling (padding with −inf; ties go to the first maximum in the window)."""
+    """Max pooling (padding never wins; ties go to the first maximum in the window)."""
 
     def forward(self, x, train=True):
         B, H, W_, C = x.shape
-        kh, kw, sh, sw, ph, pw, ho, wo, eh, ew = self._geometry(H, W_)
-        xp = _pad(x, ph, pw, -np.inf, eh, ew)
-        win = _windows(xp, kh, kw, sh, sw, ho, wo).reshape(B, ho, wo, C, kh * kw)
-        arg = win.argmax(axis=-1)
-        y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        kh, kw, sh, sw, ph, pw, ho, wo, _, _ = self._geometry(H, W_)
+        y, arg = _nb.maxpool_fwd(np.ascontiguousarray(x, dtype=np.float64), kh, kw, sh, sw, ph, pw, ho, wo)
         if train:
-            self._cache = (x.shape, xp.shape, arg)
+            self._cache = (H, W_, arg)
         return y
 
     def backward(self, dy, need_dx=True):
-        xshape, pshape, arg = self._cache
-        kh, kw, sh, sw, ph, pw, ho, wo, _, _ = self._geometry(xshape[1], xshape[2])
-        dx = np.zeros(pshape)
-        for i in range(kh):
-            for j in range(kw):
-                dx[:, i: i + (ho - 1) * sh + 1: sh, j: j + (wo - 1) * sw + 1: sw, :] += dy * (arg == i * kw + j)
-        return dx[:, ph: ph + xshape[1], pw: pw + xshape[2], :]
+        H, W_, arg = self._cache
+        return _nb.maxpool_bwd(np.ascontiguousarray(dy), arg, H, W_)
 
 
 class AvgPool(_Pool):

@@ -20,6 +20,7 @@ import pandas as pd
 from .. import data as D
 from ..errors import InputError
 from ..network import load_network
+from .blas import keep_freed_memory, limit_blas_threads
 from .model import Model, build_model
 from .updates import RULES, make_rule
 
@@ -100,6 +101,8 @@ def _prepare(cfg: TrainConfig):
 def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     """Train ``cfg.network`` on ``cfg.dataset`` with rule ``cfg.update`` (see module docstring)."""
     cfg.validate()
+    limit_blas_threads(1)
+    keep_freed_memory()
     t_start = time.perf_counter()
     net, ds, xtr, ytr, xte, yte, note = _prepare(cfg)
     ss_init, ss_rule, ss_data = np.random.SeedSequence(cfg.seed).spawn(3)
