@@ -23,9 +23,15 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from .errors import InputError
     from .study_file import load_study
     from .sweep import run_sweep
 
+    if args.workers is not None and args.workers < 0:
+        raise InputError("must be >= 0", field="--workers", value=args.workers,
+                         allowed="0 (in this process) or a number of worker processes")
+    if args.chunk < 1:
+        raise InputError("must be >= 1", field="--chunk", value=args.chunk)
     study = load_study(args.study)
     out = Path(args.out) if args.out else Path("out") / study.name
     dup = f" ({study.duplicates} duplicate points dropped)" if study.duplicates else ""

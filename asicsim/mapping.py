@@ -16,6 +16,12 @@ also weights) is kept on chip across steps under a `ResidencyPlan`; `plan_option
 plans that fit in half the SRAM and the caller keeps the one with the least DRAM traffic, so
 more SRAM can never mean more traffic.
 
+Stream chunks: a GEMM whose stream dimension is cut into chunks pays the fold's fill/drain once
+per chunk. Minimising DRAM bytes alone then picks absurdly short chunks (2-3× the compute for a
+few % less traffic), so tilings with chunks shorter than STREAM_MIN_FACTOR × fill/drain are left
+out — unless no other tiling fits, when all are allowed. Within either candidate set more SRAM
+never means more DRAM traffic; across the switch (an SRAM too small for one such chunk) it can.
+
 The result of a mapped op is a run-length-encoded list of tile `Step`s (DRAM bytes to load,
 compute cycles, DRAM bytes to write back) that the event simulation streams through.
 """
@@ -36,7 +42,7 @@ from .systolic import (FOLD_AXES, ceil_div, fill_drain_cycles, gemm_compute_cycl
 ORDERS = tuple(itertools.permutations("mkn"))
 MAX_STEPS = 8192          # per group; tilings needing more tile steps are not considered
 RESIDENT_FRACTION = 0.5
-STREAM_MIN_FACTOR = 4   # at most this share of each buffer may hold persistent state
+STREAM_MIN_FACTOR = 2   # stream chunks ≥ 2× the fold's fill/drain: ≤ 50% extra compute   # at most this share of each buffer may hold persistent state
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,14 @@ def _expansion(t: Tensor, virtual_elems: int) -> tuple[float, int]:
     return virtual_elems / max(fetched, 1), fetched * t.elem_bytes
 
 
+def _tile_bytes(r0: int, r1: int, c0: int, c1: int, rows: int, cols: int, total: int) -> int:
+    """Bytes fetched for the tile [r0, r1) × [c0, c1) of a rows×cols operand whose full pass
+    fetches ``total`` bytes: differences of F(r, c) = ⌊r·c·total / (rows·cols)⌋, so the tiles of
+    one pass add up to exactly ``total`` (what the search's formula charges)."""
+    F = lambda r, c: r * c * total // (rows * cols)
+    return F(r1, c1) - F(r0, c1) - F(r1, c0) + F(r0, c0)
+
+
 def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab: int,
                  restrict_stream: bool = True):
     """Vectorised search over tile sizes × loop orders; returns the best choice's parameters."""
@@ -132,8 +146,8 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, a
         grids = {d: np.array([dims[d]]) for d in "mkn"}
     else:
         grids = {d: _candidates(dims[d], units[d]) for d in "mkn"}
-        # a chunked stream pays fill/drain per fold per chunk: keep chunks ≥ 4× that overhead
-        # (≤ 20% extra compute), unless nothing else fits
+        # a chunked stream pays fill/drain per fold per chunk: keep chunks ≥ STREAM_MIN_FACTOR× that
+        # overhead, unless nothing else fits (then any chunk; see the module docstring)
         s = ax.stream_dim
         if restrict_stream:
             grids[s] = grids[s][grids[s] >= min(dims[s], STREAM_MIN_FACTOR * fill_drain_cycles(df, R, C))]
@@ -217,8 +231,8 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab
     tiles = {"m": tm, "k": tk, "n": tn}
     trips = {d: ceil_div(dims[d], tiles[d]) for d in "mkn"}
     A, B, Cc = op.a, op.b, op.c
-    eA, _ = _expansion(A, op.m * op.k)
-    eB, _ = _expansion(B, op.k * op.n)
+    _, a_bytes = _expansion(A, op.m * op.k)
+    _, b_bytes = _expansion(B, op.k * op.n)
     a_res, b_res = A.name in resident, B.name in resident
     ob_c = Cc.elem_bytes
     bufs = space.buf_of
@@ -241,10 +255,11 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab
         load = 0
         a_key, b_key, c_key = (it["m"], it["k"]), (it["k"], it["n"]), (it["m"], it["n"])
         fills = {}
+        m0, k0, n0 = it["m"] * tm, it["k"] * tk, it["n"] * tn
         if a_key != prev_a and not a_res:
-            fills["ifmap"] = math.ceil(sm * sk / eA) * A.elem_bytes
+            fills["ifmap"] = _tile_bytes(m0, m0 + sm, k0, k0 + sk, op.m, op.k, a_bytes)
         if b_key != prev_b and not b_res:
-            fills["filter"] = math.ceil(sk * sn / eB) * B.elem_bytes
+            fills["filter"] = _tile_bytes(k0, k0 + sk, n0, n0 + sn, op.k, op.n, b_bytes)
         if c_key != prev_c and c_key in c_visited:
             fills["ofmap"] = sm * sn * ab          # partial sums come back
         for role, by in fills.items():          # DRAM fills are SRAM writes

@@ -532,6 +532,13 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
     err = df["error"].notna() & (df["error"].astype(str) != "") if "error" in df else pd.Series(False, index=df.index)
     ok = df[~err & df.get("energy_pj", pd.Series(np.nan, index=df.index)).notna()].copy()
     varying = [a for a in axes if df[a].nunique(dropna=True) > 1]
+    # plots use one 'update' label (full / sbpca_k4 ...) instead of update.rule and update.rank
+    plot_axes = list(varying)
+    if "update" in df.columns and df["update"].nunique() > 1 and any(a in ("update.rule", "update.rank")
+                                                                     for a in varying):
+        i = min(plot_axes.index(a) for a in ("update.rule", "update.rank") if a in plot_axes)
+        plot_axes = [a for a in plot_axes if a not in ("update.rule", "update.rank")]
+        plot_axes.insert(i, "update")
     n_expected = meta.get("n_points")
     status = f"{len(df)} points recorded" + (f" of {n_expected}" if n_expected else "")
     status += f"; {len(ok)} ran, {int(err.sum())} failed."
@@ -557,13 +564,16 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
         for crit, col in (("lowest energy", "energy_pj"), ("fewest cycles", "total_cycles"),
                           ("lowest energy × cycles", "edp")):
             best.append((crit, ok[col].idxmin()))
-        bt = _points_table(ok.loc[[i for _, i in best]], varying)
+        bt = _points_table(ok.loc[[i for _, i in best]], plot_axes)
         bt.insert(0, "best by", [c for c, _ in best])
         doc.h("Best points")
         doc.table(bt, "Best design points by three criteria")
         hints = meta.get("report") or {}
-        distinct = _distinct_axes(ok, varying)
-        color = hints.get("color") if hints.get("color") in varying else (distinct[0] if distinct else None)
+        distinct = _distinct_axes(ok, plot_axes)
+        hint = hints.get("color")
+        if hint in ("update.rule", "update.rank") and "update" in plot_axes:
+            hint = "update"
+        color = hint if hint in plot_axes else (distinct[0] if distinct else None)
         doc.h("Pareto front: energy vs cycles")
         colors = [color] + [a for a in distinct if a != color][:3] if color else [None]
         for i, c in enumerate(colors):
@@ -573,7 +583,7 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
                           f"and less energy)" + (f"; colour: {c}" if c else ""))
         front = ok[plots.pareto_mask(ok["total_cycles"].to_numpy(float), ok["energy_pj"].to_numpy(float))]
         front = front.sort_values("total_cycles")
-        doc.table(_points_table(front.head(25), varying),
+        doc.table(_points_table(front.head(25), plot_axes),
                   f"Pareto-optimal points ({len(front)}), by cycles" + (" — first 25" if len(front) > 25 else ""))
         comp_cols = [c for c in front.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
         if comp_cols:
@@ -581,7 +591,8 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
             doc.fig(plots.energy_bars(tot.fillna(0), fig_dir, "pareto_energy_breakdown",
                                       "energy by component of the Pareto-optimal points"),
                     "Energy breakdown of the Pareto-optimal points (labels: point numbers)")
-        pairs = [tuple(p) for p in hints.get("heatmaps", []) if p[0] in varying and p[1] in varying and p[0] != p[1]]
+        pairs = [tuple(p) for p in hints.get("heatmaps", []) if p[0] in plot_axes and p[1] in plot_axes
+                 and p[0] != p[1]]
         if not pairs:
             cand = [a for a in distinct if a != color and ok[a].nunique() >= 2]
             if len(cand) < 2:
@@ -600,7 +611,7 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
                                   + (f", one panel per {facet}" if facet else ""))
     if err.any():
         doc.h("Failed points")
-        ft = df[err][["point"] + varying + ["error"]].head(50).copy()
+        ft = df[err][["point"] + plot_axes + ["error"]].head(50).copy()
         ft["error"] = ft["error"].astype(str)
         doc.table(ft.map(_txt) if hasattr(ft, "map") else ft.applymap(_txt),
                   f"{int(err.sum())} points recorded an error" + (" (first 50)" if err.sum() > 50 else ""))

@@ -16,8 +16,8 @@ at the end. A lock (``DIR/.lock``, ``flock``; released by the kernel even on SIG
 sweeps writing to one folder at once.
 
 A row holds: ``point`` (index in the study), ``key`` (hash of the full resolved configuration),
-one column per axis (dotted path), ``accelerator``, ``network``, ``batch``, ``update.rule``,
-``update.rank``, ``error`` (empty when the point ran), the step's summary totals
+one column per axis (dotted path), ``accelerator``, ``network``, ``batch``, ``update`` (label:
+``full`` or ``sbpca_k<rank>``), ``update.rule``, ``update.rank``, ``error`` (empty when the point ran), the step's summary totals
 (``total_cycles``, ``time_s``, ``energy_pj``, ``energy_<component>_pj``, DRAM/SRAM bytes,
 ``<phase>_cycles``/``<phase>_energy_pj``/``<phase>_dram_bytes``, ``macs``, ``utilization``,
 ``stall_share``, roofs) and ``wall_s`` (seconds the point took: the only column that differs
@@ -47,7 +47,12 @@ META = "sweep.json"
 LOCK = ".lock"
 
 ID_COLUMNS = ("point", "key")
-RUN_COLUMNS = ("accelerator", "network", "batch", "update.rule", "update.rank")
+RUN_COLUMNS = ("accelerator", "network", "batch", "update", "update.rule", "update.rank")
+
+
+def update_label(update: dict) -> str:
+    """``full`` or ``sbpca_k<rank>`` (the labels `asicsim compare` uses)."""
+    return "full" if update.get("rule") == "full" else f"{update.get('rule')}_k{update.get('rank')}"
 
 
 def parquet_available() -> bool:
@@ -101,6 +106,7 @@ def base_row(p: Point) -> dict:
     row.setdefault("accelerator", p.accelerator_name)
     row.setdefault("network", p.network_name)
     row.setdefault("batch", p.batch)
+    row["update"] = update_label(p.update)
     row.setdefault("update.rule", p.update.get("rule"))
     row.setdefault("update.rank", p.update.get("rank"))
     row["error"] = None

@@ -59,6 +59,8 @@ class _Weighted(Layer):
         """G = Σ δ xᵀ over the batch's pairs (the mean-loss gradient; δ carries the 1/B)."""
         return self.dp.T @ self.xp
 
+    batch = 0  # samples in the last batch (pairs = batch · positions)
+
     def _store(self, dp: np.ndarray):
         self.dp = dp
         self.db = dp.sum(axis=0) if self.b is not None else None
@@ -74,6 +76,7 @@ class Linear(_Weighted):
 
     def forward(self, x, train=True):
         self._in_shape = x.shape
+        self.batch = x.shape[0]
         x2 = np.ascontiguousarray(x.reshape(x.shape[0], -1))
         if train:
             self.xp = x2
@@ -118,6 +121,7 @@ class Conv2D(_Weighted):
 
     def forward(self, x, train=True):
         B, H, W_, C = x.shape
+        self.batch = B
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         ho, wo = self.out_hw(H, W_)
         cols = _nb.im2col(np.ascontiguousarray(x, dtype=np.float64), kh, kw, sh, sw, ph, pw, ho, wo)

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..network import load_network
 from .blas import keep_freed_memory, limit_blas_threads
 from .model import Model, build_model
-from .updates import RULES, make_rule
+from .updates import RULES, SUB_BATCH_UNITS, make_rule
 
 SCHEDULES = ("constant", "cosine", "step")
 
@@ -35,6 +35,7 @@ class TrainConfig:
     update: str = "full"
     rank: int = 4
     sub_batch: int = 32
+    sub_batch_unit: str = "pairs"
     batch: int = 64
     epochs: int = 1
     lr: float = 0.05
@@ -50,6 +51,8 @@ class TrainConfig:
             raise InputError("invalid training option", field=field_, value=value, allowed=allowed)
         if self.update not in RULES:
             bad("update", self.update, ", ".join(RULES))
+        if self.sub_batch_unit not in SUB_BATCH_UNITS:
+            bad("sub_batch_unit", self.sub_batch_unit, ", ".join(SUB_BATCH_UNITS))
         if self.schedule not in SCHEDULES:
             bad("schedule", self.schedule, ", ".join(SCHEDULES))
         for name in ("rank", "sub_batch", "batch", "epochs", "log_every"):
@@ -110,7 +113,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     if model.num_outputs < ds.num_classes:
         raise InputError(f"network gives {model.num_outputs} scores but the dataset has {ds.num_classes} classes",
                          field="network", value=cfg.network)
-    rule = make_rule(cfg.update, cfg.momentum, cfg.rank, cfg.sub_batch)
+    rule = make_rule(cfg.update, cfg.momentum, cfg.rank, cfg.sub_batch, cfg.sub_batch_unit)
     layers = model.weighted
     rule.setup(layers, np.random.default_rng(ss_rule))
     shuffle = np.random.default_rng(ss_data)

@@ -23,15 +23,20 @@ from .. import kernels as K
 from .layers import _Weighted
 
 RULES = ("full", "sbpca", "svd")
+SUB_BATCH_UNITS = ("pairs", "samples")
 
 
 class UpdateRule:
     name = "base"
 
-    def __init__(self, momentum: float = 0.0, rank: int | None = None, sub_batch: int | None = None):
+    def __init__(self, momentum: float = 0.0, rank: int | None = None, sub_batch: int | None = None,
+                 sub_batch_unit: str = "pairs"):
         self.momentum = float(momentum)
         self.rank = rank
         self.sub_batch = sub_batch
+        if sub_batch_unit not in SUB_BATCH_UNITS:
+            raise ValueError(f"sub_batch_unit must be one of {SUB_BATCH_UNITS}")
+        self.sub_batch_unit = sub_batch_unit
         self._vel: dict[str, np.ndarray] = {}
         self._bvel: dict[str, np.ndarray] = {}
 
@@ -101,9 +106,15 @@ class SBPCAUpdate(UpdateRule):
     def setup(self, layers, rng):
         self.states = {l.name: K.SBPCAState.random(l.m, l.n, self.layer_rank(l), rng) for l in layers}
 
+    def pairs_per_sub_batch(self, layer, batch: int) -> int:
+        """s in pairs: ``sub_batch`` itself, or ``sub_batch`` samples = sub_batch·P pairs."""
+        if self.sub_batch_unit == "pairs":
+            return self.sub_batch
+        return self.sub_batch * max(1, layer.pairs // batch)
+
     def estimate(self, layer):
         st = self.states[layer.name]
-        K.sbpca_stream(st, layer.xp, layer.dp, self.sub_batch)
+        K.sbpca_stream(st, layer.xp, layer.dp, self.pairs_per_sub_batch(layer, layer.batch))
         return K.sbpca_expand(st, layer.pairs)
 
     def state_numbers(self, layer):
@@ -111,6 +122,7 @@ class SBPCAUpdate(UpdateRule):
         return self.states[layer.name].numbers + mom
 
 
-def make_rule(name: str, momentum: float = 0.0, rank: int = 4, sub_batch: int = 32) -> UpdateRule:
+def make_rule(name: str, momentum: float = 0.0, rank: int = 4, sub_batch: int = 32,
+              sub_batch_unit: str = "pairs") -> UpdateRule:
     cls = {"full": FullSGD, "sbpca": SBPCAUpdate, "svd": SVDUpdate}[name]
-    return cls(momentum=momentum, rank=rank, sub_batch=sub_batch)
+    return cls(momentum=momentum, rank=rank, sub_batch=sub_batch, sub_batch_unit=sub_batch_unit)

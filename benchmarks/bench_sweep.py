@@ -1,0 +1,108 @@
+"""Sweep throughput: ResNet-18 training-step points per minute, and scaling from 1 to 2 workers.
+
+    .venv/bin/python benchmarks/bench_sweep.py                       # 100 points at 1 and 2 workers
+    .venv/bin/python benchmarks/bench_sweep.py --points 1000 --workers 2   # the 1,000-point target
+    .venv/bin/python benchmarks/bench_sweep.py --write                # also write benchmarks/results/sweep.md
+
+Every configuration runs the *same* points (N random samples, fixed seed, over the edge design
+space: array 16²…128², global SRAM 256 KiB…8 MiB (log-uniform), LPDDR4 / HBM2, batch 8…64 (uniform), full / SBPCA k=4,16)
+into a fresh folder through `asicsim.sweep.run_sweep` — the code path of `asicsim sweep`, with
+journaling and consolidation — on a Dask LocalCluster of 1 or 2 worker processes. The time
+includes starting the cluster. ``compute`` is the sum of per-point simulation times; ``busy`` =
+compute / (wall × workers) shows how well the workers are kept fed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from asicsim.study_file import study_from_dict  # noqa: E402
+from asicsim.sweep import run_sweep  # noqa: E402
+
+
+def bench_study(n: int, seed: int = 2024) -> dict:
+    return {
+        "name": f"bench_resnet18_{n}",
+        "description": f"{n} random ResNet-18 training-step points on edge-class designs",
+        "base": {"accelerator": "edge", "network": "resnet18", "batch": 32},
+        "random": {"samples": n, "seed": seed, "axes": {
+            "array": [{"rows": r, "cols": r} for r in (16, 32, 64, 128)],
+            "sram.global.capacity_kib": {"int_log_uniform": [256, 8192]},
+            "dram.preset": ["lpddr4", "hbm2"],
+            "batch": {"int_uniform": [8, 64]},
+            "update": [{"rule": "full"}, {"rule": "sbpca", "rank": 4}, {"rule": "sbpca", "rank": 16}],
+        }},
+    }
+
+
+def load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def run(n: int, workers: int, seed: int) -> dict:
+    study = study_from_dict(bench_study(n, seed), "<bench>")
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as d:
+        load0 = load()
+        t0 = time.perf_counter()
+        res = run_sweep(study, Path(d) / "out", workers=workers, progress=False)
+        wall = time.perf_counter() - t0
+        load1 = load()
+    t = res.table
+    compute = float(t["wall_s"].sum())
+    ok = int(t["error"].isna().sum())
+    return {"points": len(study.points), "ok": ok, "failed": len(t) - ok, "workers": workers, "wall_s": wall,
+            "points_per_min": len(study.points) / wall * 60, "compute_s": compute,
+            "s_per_point": compute / max(len(t), 1), "busy": compute / (wall * max(workers, 1)),
+            "projected_1000_min": 1000 / (len(study.points) / wall * 60), "load": f"{load0} → {load1}"}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=100)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--write", action="store_true", help="write benchmarks/results/sweep.md")
+    args = ap.parse_args(argv)
+    rows = []
+    for w in args.workers:
+        r = run(args.points, w, args.seed)
+        rows.append(r)
+        print(f"{r['points']} points, {w} worker(s): {r['wall_s']:.1f} s wall, {r['points_per_min']:.1f} points/min, "
+              f"{r['s_per_point']:.2f} s/point compute, busy {r['busy']:.0%}, failed {r['failed']}, "
+              f"1,000 points in {r['projected_1000_min']:.1f} min; load {r['load']}", flush=True)
+    base = next((r for r in rows if r["workers"] == 1), None)
+    lines = ["| points | workers | wall (s) | points/min | speed-up vs 1 worker | s/point (compute) | "
+             "worker busy | failed | 1,000 points (min) | load avg (1/5/15 min) before → after |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        sp = f"{r['points_per_min'] / base['points_per_min']:.2f}×" if base and r["points"] == base["points"] else ""
+        lines.append(f"| {r['points']} | {r['workers']} | {r['wall_s']:.1f} | {r['points_per_min']:.1f} | {sp} | "
+                     f"{r['s_per_point']:.2f} | {r['busy']:.0%} | {r['failed']} | {r['projected_1000_min']:.1f} | "
+                     f"{r['load']} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        out = ROOT / "benchmarks" / "results" / "sweep.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        head = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {platform.node() or 'this machine'}: "
+                f"{os.cpu_count()} cores, Python {platform.python_version()}.\n")
+        with out.open("a") as f:
+            f.write(f"\n### `bench_sweep.py --points {args.points} --workers {' '.join(map(str, args.workers))}`\n\n"
+                    + head + "\n" + table + "\n")
+        print(f"appended to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
