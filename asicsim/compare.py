@@ -96,6 +96,11 @@ def _per_layer(table: pd.DataFrame, net: Network, labels: list[str]) -> pd.DataF
     out = e.add_prefix("energy_pj_").join(cyc.add_prefix("cycles_"))
     out["favoured"] = e.idxmin(axis=1)
     out["favoured_cycles"] = cyc.idxmin(axis=1)
+    # per layer: the largest rank tried whose wu energy is still below full's (0: none)
+    sb = [lab for lab in labels if lab != "full"]
+    ranks = {lab: int(lab.split("_k")[1]) for lab in sb}
+    out["largest_paying_rank_energy"] = [
+        max([ranks[lab] for lab in sb if e.loc[layer, lab] < e.loc[layer, "full"]], default=0) for layer in e.index]
     return out.reset_index()
 
 

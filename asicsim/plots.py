@@ -322,7 +322,7 @@ def pareto(df: pd.DataFrame, color: str | None, fig_dir: Path, stem: str, x="tot
     d = df[np.isfinite(df[x].astype(float)) & np.isfinite(df[y].astype(float))]
     xv, yv = d[x].to_numpy(float), d[y].to_numpy(float)
     ediv, eunit = scale_for(yv, ENERGY_UNITS)
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
     if color and color in d:
         c = d[color]
         if is_categorical(c):
@@ -331,7 +331,6 @@ def pareto(df: pd.DataFrame, color: str | None, fig_dir: Path, stem: str, x="tot
             for i, cat in enumerate(cats):
                 m = (c == cat).to_numpy()
                 ax.scatter(xv[m], yv[m] / ediv, s=16, color=cmap(i % 10), alpha=0.75, label=f"{color} = {cat}")
-            ax.legend(fontsize=8)
         else:
             cv = c.to_numpy(float)
             pos = cv[np.isfinite(cv) & (cv > 0)]
@@ -346,13 +345,24 @@ def pareto(df: pd.DataFrame, color: str | None, fig_dir: Path, stem: str, x="tot
     ax.step(xv[front][fo], yv[front][fo] / ediv, where="post", color="black", linewidth=1.2,
             label="Pareto front")
     ax.scatter(xv[front], yv[front] / ediv, s=40, facecolors="none", edgecolors="black", linewidths=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    _auto_scale(ax, xv, yv / ediv)
     ax.set_xlabel("cycles per training step")
     ax.set_ylabel(f"energy per training step ({eunit})")
     ax.set_title(title or f"energy vs cycles, coloured by {color}")
     fig.tight_layout()
     return save(fig, fig_dir, stem)
+
+
+def _auto_scale(ax, x: np.ndarray, y: np.ndarray) -> None:
+    """Log axes where the data spans more than 20×, linear otherwise; engineering tick labels."""
+    from matplotlib.ticker import EngFormatter
+    for vals, set_scale, axis in ((x, ax.set_xscale, ax.xaxis), (y, ax.set_yscale, ax.yaxis)):
+        v = vals[np.isfinite(vals) & (vals > 0)]
+        if v.size and v.max() / v.min() > 20:
+            set_scale("log")
+        axis.set_major_formatter(EngFormatter(sep=""))
+        axis.set_minor_formatter(plt.NullFormatter())
 
 
 def _fmt(v: float) -> str:

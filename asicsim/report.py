@@ -138,6 +138,7 @@ def _inline_html(text: str) -> str:
 
 
 def fmt_num(v: Any, digits: int = 4) -> str:
+    """Numbers for tables: ≥ 1000 as integers with thousands separators, else 4 significant digits."""
     if v is None:
         return ""
     try:
@@ -150,7 +151,7 @@ def fmt_num(v: Any, digits: int = 4) -> str:
         return "∞"
     if x == 0:
         return "0"
-    if abs(x) >= 10 ** digits and abs(x) < 1e15 and float(x).is_integer() or abs(x) >= 1e5 and abs(x) < 1e15:
+    if 1000 <= abs(x) < 1e18:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
 

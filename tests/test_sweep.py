@@ -194,8 +194,9 @@ def test_cli_rejects_bad_worker_count(tmp_path):
 def test_existing_scheduler_address(tiny_serial, tmp_path):
     """--scheduler: the same sweep on an already running Dask cluster (here a small in-process one)."""
     from distributed import LocalCluster
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, host="127.0.0.1",
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
                       dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         res = run_sweep(load_study("tiny"), tmp_path, scheduler=cluster.scheduler_address, progress=False)
     assert res.workers == cluster.scheduler_address and res.n_run == 8
     pd.testing.assert_frame_equal(det(res.table), det(tiny_serial.table))
