@@ -43,6 +43,9 @@ def execute(args: argparse.Namespace) -> int:
     rate = res.n_run / res.elapsed_s * 60 if res.elapsed_s > 0 and res.n_run else 0.0
     print(f"{res.n_points} points: {res.n_run} run, {res.n_skipped} already done, {res.n_failed} failed; "
           f"{res.elapsed_s:.1f} s ({rate:.0f} points/min) -> {res.results_path}")
+    if res.stale_code:
+        print(f"warning: {res.n_skipped} points were reused from a run of a different simulator build; "
+              "use a new --out folder to recompute them", file=sys.stderr)
     if res.n_failed:
         errs = res.table.loc[res.table["error"].notna(), ["point", "error"]].head(3)
         for _, r in errs.iterrows():

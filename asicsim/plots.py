@@ -57,8 +57,7 @@ def component_color(name: str, i: int = 0) -> str:
 def energy_components(df: pd.DataFrame) -> list[str]:
     """Component names of the ``energy_<c>_pj`` columns (not ``energy_pj`` itself)."""
     return [c[len("energy_"):-len("_pj")] for c in df.columns
-            if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"
-            and not c.startswith("energy_pj")]
+            if c.startswith("energy_") and c.endswith("_pj") and c not in ("energy_pj", "energy_per_sample_pj")]
 
 
 def ordered_phases(phases: Sequence[str]) -> list[str]:
@@ -317,7 +316,7 @@ def is_categorical(s: pd.Series) -> bool:
 
 
 def pareto(df: pd.DataFrame, color: str | None, fig_dir: Path, stem: str, x="total_cycles", y="energy_pj",
-           title="") -> str:
+           title="", xlabel="cycles per training step", ylabel="energy per training step") -> str:
     """Energy vs cycles of every point (log-log), coloured by an axis, with the Pareto front."""
     d = df[np.isfinite(df[x].astype(float)) & np.isfinite(df[y].astype(float))]
     xv, yv = d[x].to_numpy(float), d[y].to_numpy(float)
@@ -326,7 +325,7 @@ def pareto(df: pd.DataFrame, color: str | None, fig_dir: Path, stem: str, x="tot
     if color and color in d:
         c = d[color]
         if is_categorical(c):
-            cats = sorted(c.dropna().unique(), key=lambda v: (str(type(v)), v))
+            cats = sorted(c.dropna().unique(), key=natural_key)
             cmap = plt.get_cmap("tab10")
             for i, cat in enumerate(cats):
                 m = (c == cat).to_numpy()
@@ -347,8 +346,8 @@ def pareto(df: pd.DataFrame, color: str | None, fig_dir: Path, stem: str, x="tot
     ax.scatter(xv[front], yv[front] / ediv, s=40, facecolors="none", edgecolors="black", linewidths=1)
     ax.legend(fontsize=8)
     _auto_scale(ax, xv, yv / ediv)
-    ax.set_xlabel("cycles per training step")
-    ax.set_ylabel(f"energy per training step ({eunit})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{ylabel} ({eunit})")
     ax.set_title(title or f"energy vs cycles, coloured by {color}")
     fig.tight_layout()
     return save(fig, fig_dir, stem)
@@ -375,26 +374,38 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def natural_key(v):
+    """Sort key that puts sbpca_k4 before sbpca_k16 and numbers in numeric order."""
+    import re
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return (0, float(v), ())
+    parts = re.split(r"(\d+)", str(v))
+    return (1, 0.0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts))
+
+
 def heatmap(df: pd.DataFrame, xa: str, ya: str, metric: str, fig_dir: Path, stem: str, label: str,
             units, facet: str | None = None) -> str:
     """Minimum of ``metric`` over the other axes, for each (xa, ya) cell; one panel per value of
-    ``facet`` (e.g. update.rule) when given."""
-    facets = [None] if facet is None else sorted(df[facet].dropna().unique(), key=str)
-    div, unit = scale_for(df[metric].to_numpy(float), units)
-    xs = sorted(df[xa].dropna().unique(), key=lambda v: (str(type(v)), v))
-    ys = sorted(df[ya].dropna().unique(), key=lambda v: (str(type(v)), v))
+    ``facet`` (e.g. the update rule) when given."""
+    facets = [None] if facet is None else sorted(df[facet].dropna().unique(), key=natural_key)
+    xs = sorted(df[xa].dropna().unique(), key=natural_key)
+    ys = sorted(df[ya].dropna().unique(), key=natural_key)
+    pivots = []
+    for fv in facets:
+        d = df if fv is None else df[df[facet] == fv]
+        piv = d.pivot_table(index=ya, columns=xa, values=metric, aggfunc="min").reindex(index=ys, columns=xs)
+        pivots.append(piv.to_numpy(float))
+    allv = np.concatenate([p.ravel() for p in pivots])
+    div, unit = scale_for(allv, units)
+    vals = allv[np.isfinite(allv) & (allv > 0)] / div
+    norm = (LogNorm(vals.min(), vals.max()) if vals.size and vals.max() / vals.min() > 20
+            else Normalize(vals.min() if vals.size else 0, vals.max() if vals.size else 1))
     fig, axes = plt.subplots(1, len(facets), figsize=(max(4.5, 0.9 * len(xs) + 2.5) * len(facets),
                                                      max(3.2, 0.55 * len(ys) + 1.8)), squeeze=False,
                              layout="constrained")
-    vals_all = df[metric].to_numpy(float) / div
-    vals_all = vals_all[np.isfinite(vals_all) & (vals_all > 0)]
-    norm = (LogNorm(vals_all.min(), vals_all.max()) if vals_all.size and vals_all.max() / vals_all.min() > 20
-            else Normalize(vals_all.min() if vals_all.size else 0, vals_all.max() if vals_all.size else 1))
     im = None
-    for ax, fv in zip(axes[0], facets):
-        d = df if fv is None else df[df[facet] == fv]
-        piv = d.pivot_table(index=ya, columns=xa, values=metric, aggfunc="min").reindex(index=ys, columns=xs)
-        mat = piv.to_numpy(float) / div
+    for ax, fv, mat in zip(axes[0], facets, pivots):
+        mat = mat / div
         im = ax.imshow(mat, origin="lower", aspect="auto", cmap="viridis_r", norm=norm)
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
         ax.set_yticks(range(len(ys)), [str(v) for v in ys])
@@ -409,11 +420,13 @@ def heatmap(df: pd.DataFrame, xa: str, ya: str, metric: str, fig_dir: Path, stem
                     lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
                     ax.text(j, i, _fmt(mat[i, j]), ha="center", va="center", fontsize=7,
                             color="black" if lum > 0.5 else "white")
+                else:
+                    ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="gray")
         if fv is not None:
             ax.set_title(f"{facet} = {fv}")
     unit_txt = f" ({unit})" if unit else ""
-    fig.colorbar(im, ax=list(axes[0]), label=f"{label}{unit_txt}, min over other axes")
-    fig.suptitle(f"{label}: {ya} × {xa}", fontsize=10)
+    fig.colorbar(im, ax=list(axes[0]), label=f"{label}{unit_txt}")
+    fig.suptitle(f"{label}: {ya} × {xa} (best over the other axes)", fontsize=10)
     return save(fig, fig_dir, stem)
 
 

@@ -498,7 +498,8 @@ def _axis_values(s: pd.Series) -> str:
     return txt + (f", … ({len(vals)} values)" if len(vals) > 12 else "")
 
 
-def _points_table(df: pd.DataFrame, axes: list[str], extra: dict[str, str] | None = None) -> pd.DataFrame:
+def _points_table(df: pd.DataFrame, axes: list[str], extra: dict[str, str] | None = None,
+                  per_sample: bool = False) -> pd.DataFrame:
     ediv, eu = _scaled(df["energy_pj"], plots.ENERGY_UNITS)
     dram = df["dram_read_bytes"] + df["dram_write_bytes"] if "dram_read_bytes" in df else None
     out = pd.DataFrame(index=df.index)
@@ -508,10 +509,14 @@ def _points_table(df: pd.DataFrame, axes: list[str], extra: dict[str, str] | Non
     out["point"] = df["point"].astype(int)
     for a in axes:
         out[a] = df[a].map(_txt)
-    out["cycles"] = df["total_cycles"].map(fmt_num)
+    out["cycles per step"] = df["total_cycles"].map(fmt_num)
     if "time_s" in df:
-        out["time (ms)"] = (df["time_s"] * 1e3).map(fmt_num)
-    out[f"energy ({eu})"] = (df["energy_pj"] / ediv).map(fmt_num)
+        out["time per step (ms)"] = (df["time_s"] * 1e3).map(fmt_num)
+    out[f"energy per step ({eu})"] = (df["energy_pj"] / ediv).map(fmt_num)
+    if per_sample:
+        sdiv, su = _scaled(df["energy_per_sample_pj"], plots.ENERGY_UNITS)
+        out["cycles per sample"] = df["cycles_per_sample"].map(fmt_num)
+        out[f"energy per sample ({su})"] = (df["energy_per_sample_pj"] / sdiv).map(fmt_num)
     if dram is not None:
         bdiv, bu = _scaled(dram, plots.BYTE_UNITS)
         out[f"DRAM traffic ({bu})"] = (dram / bdiv).map(fmt_num)
@@ -528,7 +533,7 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
     doc = Doc(f"Design-space sweep: {name}")
     axes = [a for a in meta.get("axes", []) if a in df.columns]
     if not axes:
-        skip = {"point", "key", "error", "wall_s"}
+        skip = {"point", "key", "error", "wall_s", "cpu_s"}
         axes = [c for c in df.columns if c not in skip and not pd.api.types.is_float_dtype(df[c])][:6]
     err = df["error"].notna() & (df["error"].astype(str) != "") if "error" in df else pd.Series(False, index=df.index)
     ok = df[~err & df.get("energy_pj", pd.Series(np.nan, index=df.index)).notna()].copy()
@@ -560,12 +565,21 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
     if ok.empty:
         doc.p("No point ran successfully, so there is nothing to plot.")
     else:
-        ok["edp"] = ok["energy_pj"] * ok["total_cycles"]
+        # with batch among the axes, a step is not a common unit of work: compare per sample
+        per_sample = "batch" in varying
+        ok["energy_per_sample_pj"] = ok["energy_pj"] / ok["batch"]
+        ok["cycles_per_sample"] = ok["total_cycles"] / ok["batch"]
+        e_col, c_col = ("energy_per_sample_pj", "cycles_per_sample") if per_sample else ("energy_pj", "total_cycles")
+        unit_of_work = "sample" if per_sample else "training step"
+        if per_sample:
+            doc.p("Batch size is one of the axes, so points are compared per training sample (energy and cycles "
+                  "of one step divided by the batch size); per-step values are in the tables too.")
+        ok["edp"] = ok[e_col] * ok[c_col]
         best = []
-        for crit, col in (("lowest energy", "energy_pj"), ("fewest cycles", "total_cycles"),
+        for crit, col in ((f"lowest energy per {unit_of_work}", e_col), (f"fewest cycles per {unit_of_work}", c_col),
                           ("lowest energy × cycles", "edp")):
             best.append((crit, ok[col].idxmin()))
-        bt = _points_table(ok.loc[[i for _, i in best]], plot_axes)
+        bt = _points_table(ok.loc[[i for _, i in best]], plot_axes, per_sample=per_sample)
         bt.insert(0, "best by", [c for c, _ in best])
         doc.h("Best points")
         doc.table(bt, "Best design points by three criteria")
@@ -578,19 +592,23 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
         doc.h("Pareto front: energy vs cycles")
         colors = [color] + [a for a in distinct if a != color][:3] if color else [None]
         for i, c in enumerate(colors):
-            stem = plots.pareto(ok, c, fig_dir, f"pareto_{i}_{_slug(c or 'none')}",
-                                title=f"energy vs cycles per step, coloured by {c}" if c else "energy vs cycles")
+            stem = plots.pareto(ok, c, fig_dir, f"pareto_{i}_{_slug(c or 'none')}", x=c_col, y=e_col,
+                                title=f"energy vs cycles per {unit_of_work}" + (f", coloured by {c}" if c else ""),
+                                xlabel=f"cycles per {unit_of_work}", ylabel=f"energy per {unit_of_work}")
             doc.fig(stem, f"Every successful point; black: the Pareto front (no other point has both fewer cycles "
                           f"and less energy)" + (f"; colour: {c}" if c else ""))
-        front = ok[plots.pareto_mask(ok["total_cycles"].to_numpy(float), ok["energy_pj"].to_numpy(float))]
-        front = front.sort_values("total_cycles")
-        doc.table(_points_table(front.head(25), plot_axes),
+        front = ok[plots.pareto_mask(ok[c_col].to_numpy(float), ok[e_col].to_numpy(float))]
+        front = front.sort_values(c_col)
+        doc.table(_points_table(front.head(25), plot_axes, per_sample=per_sample),
                   f"Pareto-optimal points ({len(front)}), by cycles" + (" — first 25" if len(front) > 25 else ""))
-        comp_cols = [c for c in front.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
+        comp_cols = [c for c in front.columns if c.startswith("energy_") and c.endswith("_pj")
+                     and c not in ("energy_pj", "energy_per_sample_pj")]
         if comp_cols:
-            tot = front.head(25).set_index(front.head(25)["point"].astype(int).map(lambda v: f"#{v}"))[comp_cols]
+            top = front.head(25)
+            tot = top[comp_cols].div(top["batch"] if per_sample else 1, axis=0)
+            tot.index = top["point"].astype(int).map(lambda v: f"#{v}")
             doc.fig(plots.energy_bars(tot.fillna(0), fig_dir, "pareto_energy_breakdown",
-                                      "energy by component of the Pareto-optimal points"),
+                                      f"energy per {unit_of_work} by component, Pareto-optimal points"),
                     "Energy breakdown of the Pareto-optimal points (labels: point numbers)")
         pairs = [tuple(p) for p in hints.get("heatmaps", []) if p[0] in plot_axes and p[1] in plot_axes
                  and p[0] != p[1]]
@@ -605,8 +623,8 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
             for i, (xa, ya) in enumerate(pairs):
                 facet = color if (color and color not in (xa, ya) and plots.is_categorical(ok[color])
                                   and ok[color].nunique() <= 4) else None
-                for metric, lab, units in (("energy_pj", "energy per step", plots.ENERGY_UNITS),
-                                           ("total_cycles", "cycles per step", plots.COUNT_UNITS)):
+                for metric, lab, units in ((e_col, f"energy per {unit_of_work}", plots.ENERGY_UNITS),
+                                           (c_col, f"cycles per {unit_of_work}", plots.COUNT_UNITS)):
                     stem = plots.heatmap(ok, xa, ya, metric, fig_dir, f"heatmap_{i}_{metric}", lab, units, facet)
                     doc.fig(stem, f"{lab}: minimum over the other axes for each ({ya}, {xa}) cell"
                                   + (f", one panel per {facet}" if facet else ""))

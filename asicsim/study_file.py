@@ -231,8 +231,7 @@ def _check_leaf(path: str, file: str, where: str, sram_names: set[str] | None) -
                       allowed=", ".join(f"sram.<buffer>.{f}" for f in SramConfig.model_fields))
         if sram_names is not None and parts[1] not in sram_names:
             raise bad(f"the accelerator has no SRAM buffer '{parts[1]}'",
-                      allowed=", ".join(f"sram.{b}.*" for b in sorted(sram_names)) +
-                      " (or a whole new buffer given as a mapping)")
+                      allowed=", ".join(f"sram.{b}.*" for b in sorted(sram_names)))
         if parts[2] not in SramConfig.model_fields:
             raise bad("unknown SRAM buffer field", allowed=", ".join(SramConfig.model_fields))
         return

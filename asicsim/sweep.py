@@ -20,8 +20,9 @@ one column per axis (dotted path), ``accelerator``, ``network``, ``batch``, ``up
 ``full`` or ``sbpca_k<rank>``), ``update.rule``, ``update.rank``, ``error`` (empty when the point ran), the step's summary totals
 (``total_cycles``, ``time_s``, ``energy_pj``, ``energy_<component>_pj``, DRAM/SRAM bytes,
 ``<phase>_cycles``/``<phase>_energy_pj``/``<phase>_dram_bytes``, ``macs``, ``utilization``,
-``stall_share``, roofs) and ``wall_s`` (seconds the point took: the only column that differs
-between two runs of the same study).
+``stall_share``, roofs, ``energy_per_sample_pj``, ``cycles_per_sample``), ``wall_s`` and ``cpu_s``
+(seconds the point took, elapsed and on the CPU: the only columns that differ between two runs of
+the same study).
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ META = "sweep.json"
 LOCK = ".lock"
 
 ID_COLUMNS = ("point", "key")
+TIMING_COLUMNS = ("wall_s", "cpu_s")   # the only columns that differ between two runs of a study
 RUN_COLUMNS = ("accelerator", "network", "batch", "update", "update.rule", "update.rank")
 
 
@@ -151,6 +153,7 @@ def result_row(result) -> dict:
 def run_point(p: Point, simulate: Callable | None = None) -> dict:
     """Simulate one point; never raises (a failure is recorded in the row's ``error``)."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     row = base_row(p)
     try:
         from .config import UpdateConfig, hardware_from_dict
@@ -159,10 +162,14 @@ def run_point(p: Point, simulate: Callable | None = None) -> dict:
         res = sim(hw, _network(p.network), p.batch, UpdateConfig(**p.update), phases=p.phases,
                   ideal_memory=p.ideal_memory)
         row.update(result_row(res))
+        if row.get("energy_pj") is not None and row.get("total_cycles") is not None:
+            row["energy_per_sample_pj"] = row["energy_pj"] / p.batch
+            row["cycles_per_sample"] = row["total_cycles"] / p.batch
     except Exception as exc:  # one bad point must not stop the sweep
         msg = str(exc).strip().splitlines()
         row["error"] = f"{type(exc).__name__}: {msg[0] if msg else ''}"[:500]
     row["wall_s"] = round(time.perf_counter() - t0, 6)
+    row["cpu_s"] = round(time.process_time() - c0, 6)
     return row
 
 
@@ -177,6 +184,7 @@ def _error_rows(points: Iterable[Point], exc: BaseException | str) -> list[dict]
         text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         r["error"] = text.splitlines()[0][:500] if text else "failed"
         r["wall_s"] = None
+        r["cpu_s"] = None
         rows.append(r)
     return rows
 
@@ -283,8 +291,9 @@ def _column_order(cols: list[str], axes: list[str]) -> list[str]:
     first += [c for c in axes if c in cols and c not in first]
     first += [c for c in RUN_COLUMNS if c in cols and c not in first]
     first += [c for c in ("error",) if c in cols]
-    rest = [c for c in cols if c not in first and c != "wall_s"]
-    return first + rest + (["wall_s"] if "wall_s" in cols else [])
+    timing = [c for c in TIMING_COLUMNS if c in cols]
+    rest = [c for c in cols if c not in first and c not in timing]
+    return first + rest + timing
 
 
 def build_table(rows: list[dict], study: Study | None = None, axes: list[str] | None = None) -> pd.DataFrame:
@@ -347,10 +356,28 @@ class SweepResult:
     n_failed: int        # rows with an error in the final table
     elapsed_s: float
     workers: int | str
+    stale_code: bool = False   # rows reused from a run of a different simulator build
 
 
-def _write_meta(out_dir: Path, study: Study) -> None:
+def code_fingerprint() -> str:
+    """Hash of the simulator's source (every module of the package but the sweep/report front end),
+    recorded with a sweep so that resuming with a changed simulator can be flagged."""
+    import hashlib
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    skip = {"sweep.py", "study_file.py", "report.py", "plots.py", "cli.py", "__main__.py"}
+    for f in sorted(pkg.rglob("*.py")):
+        if f.name in skip or f.name.startswith("cmd_"):
+            continue
+        h.update(f.relative_to(pkg).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _write_meta(out_dir: Path, study: Study) -> str | None:
+    """Write sweep.json; return the simulator fingerprint of the earlier run if it differs."""
     meta_path = out_dir / META
+    old: dict = {}
     if meta_path.exists():
         try:
             old = json.loads(meta_path.read_text())
@@ -360,7 +387,12 @@ def _write_meta(out_dir: Path, study: Study) -> None:
             raise InputError(f"this folder holds the results of study '{old['study']}'", file=out_dir,
                              field="--out", value=str(out_dir),
                              allowed=f"a new folder for study '{study.name}' (or the same study to resume)")
-    meta = {"kind": "sweep", "study": study.name, "description": study.description,
+    code = code_fingerprint()
+    history = [c for c in old.get("code_history", []) if isinstance(c, str)]
+    stale = next((c for c in history if c != code), None)
+    history = history + ([code] if code not in history else [])
+    meta = {"kind": "sweep", "study": study.name, "description": study.description, "code": code,
+            "code_history": history,
             "study_file": str(Path(study.file).resolve()), "axes": study.axes,
             "n_points": len(study.points), "duplicates_dropped": study.duplicates,
             "report": study.report, "keys": study.keys, "spec": study.spec}
@@ -373,6 +405,24 @@ def _write_meta(out_dir: Path, study: Study) -> None:
             os.replace(out_dir / ".study.yaml.tmp", out_dir / "study.yaml")
     except OSError:
         pass
+    return stale
+
+
+def _table_rows(out_dir: Path, res_path: Path) -> list[dict]:
+    """Rows of a consolidated table whose keys the journal lacks (e.g. a folder committed without
+    its journal), so that they count as done too. The journal's rows come later and win."""
+    if not res_path.exists():
+        return []
+    have = {r.get("key") for r in Journal(out_dir / JOURNAL).read()}
+    try:
+        df = pd.read_parquet(res_path) if res_path.suffix == ".parquet" else pd.read_csv(res_path)
+    except Exception:  # noqa: BLE001 - an unreadable table is rebuilt from the journal
+        return []
+    if "key" not in df:
+        return []
+    df = df[~df["key"].isin(have)]
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
 
 
 def _cleanup_tmp(out_dir: Path) -> None:
@@ -453,8 +503,9 @@ def run_sweep(study: Study, out_dir: str | Path, *, workers: int | None = None, 
     journal = Journal(out_dir / JOURNAL)
     with _Lock(out_dir / LOCK):
         _cleanup_tmp(out_dir)
-        _write_meta(out_dir, study)
-        rows = journal.read()
+        stale = _write_meta(out_dir, study)
+        rows = _table_rows(out_dir, res_path) + journal.read()
+        stale_code = bool(stale and rows)
         done = {r["key"] for r in rows if not (retry_failed and r.get("error"))}
         todo = [p for p in study.points if p.key not in done]
         skipped = len(study.points) - len(todo)
@@ -500,4 +551,5 @@ def run_sweep(study: Study, out_dir: str | Path, *, workers: int | None = None, 
     n_failed = int(table["error"].notna().sum()) if "error" in table else 0
     return SweepResult(out_dir=out_dir, table=table, results_path=res_path, n_points=len(study.points),
                        n_skipped=skipped, n_run=len(todo), n_failed=n_failed,
-                       elapsed_s=time.perf_counter() - t0, workers=scheduler or workers)
+                       elapsed_s=time.perf_counter() - t0, workers=scheduler or workers,
+                       stale_code=stale_code and skipped > 0)

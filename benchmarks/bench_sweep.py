@@ -8,8 +8,10 @@ Every configuration runs the *same* points (N random samples, fixed seed, over t
 space: array 16²…128², global SRAM 256 KiB…8 MiB (log-uniform), LPDDR4 / HBM2, batch 8…64 (uniform), full / SBPCA k=4,16)
 into a fresh folder through `asicsim.sweep.run_sweep` — the code path of `asicsim sweep`, with
 journaling and consolidation — on a Dask LocalCluster of 1 or 2 worker processes. The time
-includes starting the cluster. ``compute`` is the sum of per-point simulation times; ``busy`` =
-compute / (wall × workers) shows how well the workers are kept fed.
+includes starting the cluster. ``s/point elapsed`` and ``s/point CPU`` are the mean per-point
+simulation times (wall clock and CPU time of the worker); ``busy`` = Σ elapsed / (wall × workers)
+shows how well the workers are kept fed. On a shared machine, elapsed > CPU time means the
+workers waited for a core: compare configurations only at a similar load average.
 """
 from __future__ import annotations
 
@@ -60,10 +62,12 @@ def run(n: int, workers: int, seed: int) -> dict:
         load1 = load()
     t = res.table
     compute = float(t["wall_s"].sum())
+    cpu = float(t["cpu_s"].sum())
     ok = int(t["error"].isna().sum())
     return {"points": len(study.points), "ok": ok, "failed": len(t) - ok, "workers": workers, "wall_s": wall,
             "points_per_min": len(study.points) / wall * 60, "compute_s": compute,
-            "s_per_point": compute / max(len(t), 1), "busy": compute / (wall * max(workers, 1)),
+            "s_per_point": compute / max(len(t), 1), "cpu_per_point": cpu / max(len(t), 1),
+            "busy": compute / (wall * max(workers, 1)),
             "projected_1000_min": 1000 / (len(study.points) / wall * 60), "load": f"{load0} → {load1}"}
 
 
@@ -79,16 +83,18 @@ def main(argv=None) -> int:
         r = run(args.points, w, args.seed)
         rows.append(r)
         print(f"{r['points']} points, {w} worker(s): {r['wall_s']:.1f} s wall, {r['points_per_min']:.1f} points/min, "
-              f"{r['s_per_point']:.2f} s/point compute, busy {r['busy']:.0%}, failed {r['failed']}, "
+              f"{r['s_per_point']:.2f} s/point elapsed, {r['cpu_per_point']:.2f} s/point CPU, busy {r['busy']:.0%}, "
+              f"failed {r['failed']}, "
               f"1,000 points in {r['projected_1000_min']:.1f} min; load {r['load']}", flush=True)
     base = next((r for r in rows if r["workers"] == 1), None)
-    lines = ["| points | workers | wall (s) | points/min | speed-up vs 1 worker | s/point (compute) | "
+    lines = ["| points | workers | wall (s) | points/min | speed-up vs 1 worker | s/point elapsed | s/point CPU | "
              "worker busy | failed | 1,000 points (min) | load avg (1/5/15 min) before → after |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         sp = f"{r['points_per_min'] / base['points_per_min']:.2f}×" if base and r["points"] == base["points"] else ""
         lines.append(f"| {r['points']} | {r['workers']} | {r['wall_s']:.1f} | {r['points_per_min']:.1f} | {sp} | "
-                     f"{r['s_per_point']:.2f} | {r['busy']:.0%} | {r['failed']} | {r['projected_1000_min']:.1f} | "
+                     f"{r['s_per_point']:.2f} | {r['cpu_per_point']:.2f} | {r['busy']:.0%} | {r['failed']} | "
+                     f"{r['projected_1000_min']:.1f} | "
                      f"{r['load']} |")
     table = "\n".join(lines)
     print(table)

@@ -62,7 +62,7 @@ def check_common(folder: Path) -> str:
         assert svg.is_file() and "<svg" in svg.read_text()[:2000], svg
         assert f"]({src})" in md            # the Markdown shows the same figures
     # quantities carry units (in the column header, or in a unit column)
-    assert re.search(r"energy \((pJ|nJ|µJ|mJ|J)\)|\| energy per step \| (pJ|nJ|µJ|mJ|J) \|", md)
+    assert re.search(r"energy( per \w+)? \((pJ|nJ|µJ|mJ|J)\)|\| energy per step \| (pJ|nJ|µJ|mJ|J) \|", md)
     return md
 
 

@@ -17,7 +17,7 @@ import yaml
 from asicsim import sweep as sweep_mod
 from asicsim.errors import InputError
 from asicsim.study_file import load_study, study_from_dict
-from asicsim.sweep import JOURNAL, Journal, load_results, run_sweep
+from asicsim.sweep import JOURNAL, TIMING_COLUMNS, Journal, load_results, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,8 +33,8 @@ KILL_STUDY = {
 
 
 def det(df: pd.DataFrame) -> pd.DataFrame:
-    """The deterministic part of a results table (wall_s is the only timing column)."""
-    return df.drop(columns=["wall_s"]).reset_index(drop=True)
+    """The deterministic part of a results table (all but the timing columns)."""
+    return df.drop(columns=list(TIMING_COLUMNS)).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_serial_sweep_table(tiny_serial):
     assert t["key"].is_unique and list(t["point"]) == list(range(8))
     assert t["error"].isna().all(), t["error"].dropna().tolist()
     for c in ("array.rows", "sram.global.capacity_kib", "update.rule", "total_cycles", "energy_pj",
-              "dram_read_bytes", "energy_mac_pj", "forward_cycles", "utilization", "wall_s"):
+              "dram_read_bytes", "energy_mac_pj", "forward_cycles", "utilization", "energy_per_sample_pj", "wall_s", "cpu_s"):
         assert c in t.columns, c
     assert (t["total_cycles"] > 0).all() and (t["energy_pj"] > 0).all()
     assert res.results_path.name == "results.parquet"
@@ -200,3 +200,14 @@ def test_existing_scheduler_address(tiny_serial, tmp_path):
         res = run_sweep(load_study("tiny"), tmp_path, scheduler=cluster.scheduler_address, progress=False)
     assert res.workers == cluster.scheduler_address and res.n_run == 8
     pd.testing.assert_frame_equal(det(res.table), det(tiny_serial.table))
+
+
+def test_resume_from_the_table_alone(tiny_serial, tmp_path):
+    """A folder kept without its journal (e.g. a committed report) still resumes: nothing re-runs."""
+    import shutil
+    d = tmp_path / "nojournal"
+    shutil.copytree(tiny_serial.out_dir, d)
+    (d / JOURNAL).unlink()
+    res = run_sweep(load_study("tiny"), d, workers=0, progress=False)
+    assert res.n_run == 0 and len(res.table) == 8
+    pd.testing.assert_frame_equal(det(res.table), det(tiny_serial.table), check_dtype=False)
