@@ -124,14 +124,6 @@ def _expansion(t: Tensor, virtual_elems: int) -> tuple[float, int]:
     return virtual_elems / max(fetched, 1), fetched * t.elem_bytes
 
 
-def _tile_bytes(r0: int, r1: int, c0: int, c1: int, rows: int, cols: int, total: int) -> int:
-    """Bytes fetched for the tile [r0, r1) × [c0, c1) of a rows×cols operand whose full pass
-    fetches ``total`` bytes: differences of F(r, c) = ⌊r·c·total / (rows·cols)⌋, so the tiles of
-    one pass add up to exactly ``total`` (what the search's formula charges)."""
-    F = lambda r, c: r * c * total // (rows * cols)
-    return F(r1, c1) - F(r0, c1) - F(r1, c0) + F(r0, c0)
-
-
 def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab: int,
                  restrict_stream: bool = True):
     """Vectorised search over tile sizes × loop orders; returns the best choice's parameters."""
@@ -220,9 +212,23 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, a
     return best
 
 
+def _tile_bytes(r0, r1, c0, c1, rows: int, cols: int, total: int):
+    """Bytes fetched for the tile [r0, r1) × [c0, c1) of a rows×cols operand whose full pass
+    fetches ``total`` bytes: differences of F(r, c) = ⌊r·c·total / (rows·cols)⌋, so the tiles of
+    one pass add up to exactly ``total`` (what the search's formula charges). Works on arrays."""
+    if rows * cols * total < 2 ** 62:
+        F = lambda r, c: r * c * total // (rows * cols)
+    else:   # too large for int64 products: exact enough in float (relative error ~1e-16)
+        F = lambda r, c: np.floor(r.astype(float) * c * (total / (rows * cols))).astype(np.int64)
+    return F(r1, c1) - F(r0, c1) - F(r1, c0) + F(r0, c0)
+
+
 def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab: int,
                 order, tm: int, tk: int, tn: int, c_on_chip: bool) -> tuple[list[Step], dict]:
-    """Walk the chosen loop nest once and emit run-length-encoded tile steps plus totals."""
+    """Walk the chosen loop nest once (vectorised over its iterations) and emit run-length-encoded
+    tile steps plus totals. An operand tile is fetched when its index changes from the previous
+    iteration; an output tile is written when the next iteration leaves it (final values if its K
+    loop is done, partial sums otherwise) and its partial sums are fetched back on a revisit."""
     R, C = hw.array.rows, hw.array.cols
     df = hw.array.dataflow
     ax = FOLD_AXES[df]
@@ -233,67 +239,64 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab
     A, B, Cc = op.a, op.b, op.c
     _, a_bytes = _expansion(A, op.m * op.k)
     _, b_bytes = _expansion(B, op.k * op.n)
-    a_res, b_res = A.name in resident, B.name in resident
-    ob_c = Cc.elem_bytes
     bufs = space.buf_of
     bpc_arr = min(space.bpc[bufs["ifmap"]], space.bpc[bufs["filter"]], space.bpc[bufs["ofmap"]])
+
+    grid = np.indices(tuple(trips[d] for d in order)).reshape(3, -1)
+    it = {d: grid[i].astype(np.int64) for i, d in enumerate(order)}
+    n_it = grid.shape[1]
+    lo = {d: it[d] * tiles[d] for d in "mkn"}
+    sz = {d: np.minimum(tiles[d], dims[d] - lo[d]) for d in "mkn"}
+    first = np.zeros(n_it, dtype=bool)
+    first[0] = True
+
+    def changed(a, b):
+        key = it[a] * trips[b] + it[b]
+        ch = first.copy()
+        ch[1:] |= key[1:] != key[:-1]
+        return key, ch
+
+    _, a_ch = changed("m", "k")
+    _, b_ch = changed("k", "n")
+    c_key, c_ch = changed("m", "n")
+    fill_a = np.zeros(n_it, dtype=np.int64) if A.name in resident else np.where(
+        a_ch, _tile_bytes(lo["m"], lo["m"] + sz["m"], lo["k"], lo["k"] + sz["k"], op.m, op.k, a_bytes), 0)
+    fill_b = np.zeros(n_it, dtype=np.int64) if B.name in resident else np.where(
+        b_ch, _tile_bytes(lo["k"], lo["k"] + sz["k"], lo["n"], lo["n"] + sz["n"], op.k, op.n, b_bytes), 0)
+    first_visit = np.full(trips["m"] * trips["n"], n_it, dtype=np.int64)
+    np.minimum.at(first_visit, c_key, np.arange(n_it))
+    revisit = c_ch & (np.arange(n_it) > first_visit[c_key])
+    fill_c = np.where(revisit, sz["m"] * sz["n"] * ab, 0)     # partial sums come back
+    load = fill_a + fill_b + fill_c
+    leave = np.ones(n_it, dtype=bool)
+    leave[:-1] = c_key[1:] != c_key[:-1]
+    done = it["k"] == trips["k"] - 1
+    write = np.where(leave, np.where(done, 0 if c_on_chip else sz["m"] * sz["n"] * Cc.elem_bytes,
+                                     sz["m"] * sz["n"] * ab), 0)
+    nf = ceil_div(sz[ax.rows_dim], R) * ceil_div(sz[ax.cols_dim], C)
+    fold_cyc = nf * (sz[ax.stream_dim] + ovh)
+    ifm, flt = sram_reads_words(df, sz["m"], sz["k"], sz["n"], R, C)
+    ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
+    arr_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab
+    cyc = np.broadcast_to(fold_cyc if not math.isfinite(bpc_arr) else
+                          np.maximum(fold_cyc, np.ceil(arr_bytes / bpc_arr).astype(np.int64)), (n_it,))
+    total = lambda x: int(np.sum(np.broadcast_to(x, (n_it,))))
     sram_r = {b: 0 for b in space.budget}
     sram_w = {b: 0 for b in space.budget}
-    dram_r = dram_w = 0
-    compute_total = 0
-    steps: list[Step] = []
-
-    def size(d, i):
-        return min(tiles[d], dims[d] - i * tiles[d])
-
-    seq = list(itertools.product(*(range(trips[d]) for d in order)))
-    idx = [dict(zip(order, s)) for s in seq]
-    prev_a = prev_b = prev_c = None
-    c_visited: set = set()
-    for j, it in enumerate(idx):
-        sm, sk, sn = size("m", it["m"]), size("k", it["k"]), size("n", it["n"])
-        load = 0
-        a_key, b_key, c_key = (it["m"], it["k"]), (it["k"], it["n"]), (it["m"], it["n"])
-        fills = {}
-        m0, k0, n0 = it["m"] * tm, it["k"] * tk, it["n"] * tn
-        if a_key != prev_a and not a_res:
-            fills["ifmap"] = _tile_bytes(m0, m0 + sm, k0, k0 + sk, op.m, op.k, a_bytes)
-        if b_key != prev_b and not b_res:
-            fills["filter"] = _tile_bytes(k0, k0 + sk, n0, n0 + sn, op.k, op.n, b_bytes)
-        if c_key != prev_c and c_key in c_visited:
-            fills["ofmap"] = sm * sn * ab          # partial sums come back
-        for role, by in fills.items():          # DRAM fills are SRAM writes
-            sram_w[bufs[role]] += by
-            load += by
-        c_visited.add(c_key)
-        prev_a, prev_b, prev_c = a_key, b_key, c_key
-        nxt = idx[j + 1] if j + 1 < len(idx) else None
-        write = 0
-        if nxt is None or (nxt["m"], nxt["n"]) != c_key:   # leaving this output tile
-            if it["k"] == trips["k"] - 1:
-                write = 0 if c_on_chip else sm * sn * ob_c
-            else:
-                write = sm * sn * ab      # partial sums spill
-        d = {"m": sm, "k": sk, "n": sn}
-        nf = ceil_div(d[ax.rows_dim], R) * ceil_div(d[ax.cols_dim], C)
-        fold_cyc = nf * (d[ax.stream_dim] + ovh)
-        ifm, flt = sram_reads_words(df, sm, sk, sn, R, C)
-        ow, orr = ofmap_sram_words(df, sm, sk, sn, R, C)
-        arr_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab
-        cyc = max(fold_cyc, math.ceil(arr_bytes / bpc_arr)) if math.isfinite(bpc_arr) else fold_cyc
-        sram_r[bufs["ifmap"]] += ifm * A.elem_bytes
-        sram_r[bufs["filter"]] += flt * B.elem_bytes
-        sram_w[bufs["ofmap"]] += ow * ab
-        sram_r[bufs["ofmap"]] += orr * ab + write   # write-backs are read out of SRAM
-        dram_r += load
-        dram_w += write
-        compute_total += cyc
-        if steps and steps[-1].load_bytes == load and steps[-1].compute_cycles == cyc and steps[-1].write_bytes == write:
-            s = steps[-1]
-            steps[-1] = Step(s.count + 1, load, cyc, write)
-        else:
-            steps.append(Step(1, load, cyc, write))
-    return steps, dict(sram_r=sram_r, sram_w=sram_w, dram_r=dram_r, dram_w=dram_w, compute=compute_total)
+    sram_w[bufs["ifmap"]] += total(fill_a)            # DRAM fills are SRAM writes
+    sram_w[bufs["filter"]] += total(fill_b)
+    sram_w[bufs["ofmap"]] += total(fill_c) + total(ow * ab)
+    sram_r[bufs["ifmap"]] += total(ifm * A.elem_bytes)
+    sram_r[bufs["filter"]] += total(flt * B.elem_bytes)
+    sram_r[bufs["ofmap"]] += total(orr * ab) + total(write)   # write-backs leave SRAM
+    # run-length encode identical consecutive steps
+    brk = np.ones(n_it, dtype=bool)
+    brk[1:] = (load[1:] != load[:-1]) | (cyc[1:] != cyc[:-1]) | (write[1:] != write[:-1])
+    starts = np.flatnonzero(brk)
+    counts = np.diff(np.append(starts, n_it))
+    steps = [Step(int(c), int(load[i]), int(cyc[i]), int(write[i])) for i, c in zip(starts, counts)]
+    return steps, dict(sram_r=sram_r, sram_w=sram_w, dram_r=int(load.sum()), dram_w=int(write.sum()),
+                       compute=int(cyc.sum()))
 
 
 def map_gemm(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set) -> MappedOp:

@@ -1,7 +1,8 @@
 """Event simulation (simpy): tile steps stream through DRAM, SRAM buffers and compute units.
 
-Resources: the DRAM link (one server at the aggregate bandwidth of all channels — addresses are
-interleaved across channels, so a tile transfer uses them all), the MAC array and the vector unit.
+Resources: the DRAM link (`Link`: one FIFO server at the aggregate bandwidth of all channels —
+addresses are interleaved across channels, so a tile transfer uses them all), the MAC array and the
+vector unit (simpy resources).
 Each op's steps flow through a double-buffered pipeline: a loader fetches step i+1 while the unit
 computes step i (two input slots), and a writer drains finished outputs while compute goes on
 (two output slots). A transfer holds the link for bytes / (bytes per cycle) and its data arrives
@@ -53,40 +54,50 @@ def _expand(op: MappedOp):
             yield s
 
 
-def _transfer(env, link_res, link: LinkTiming, nbytes: int):
-    if nbytes == 0:
-        return
-    with link_res.request() as req:
-        yield req
-        yield env.timeout(link.transfer_cycles(nbytes))
-    if link.latency_cycles:
-        yield env.timeout(link.latency_cycles)
+class Link:
+    """The DRAM link as a FIFO single server in event-scheduling form: a transfer issued at ``now``
+    starts when the link is free, holds it for bytes / (bytes per cycle), and its data arrives one
+    latency later (requests are pipelined, so the latency does not hold the link). `transfer`
+    returns the simpy event that fires on arrival. Issue order is time order, so FIFO service is
+    exactly what a `simpy.Resource` would give, at one event per transfer instead of five."""
+
+    def __init__(self, env, timing: LinkTiming):
+        self.env = env
+        self.timing = timing
+        self.free_at = 0.0
+        self.busy = 0.0
+
+    def transfer(self, nbytes: int):
+        env = self.env
+        if nbytes == 0:
+            return None
+        start = max(env.now, self.free_at)
+        dur = self.timing.transfer_cycles(nbytes)
+        self.free_at = start + dur
+        self.busy += dur
+        return env.timeout(self.free_at + self.timing.latency_cycles - env.now)
 
 
-def _run_op(env, op: MappedOp, link_res, units, link: LinkTiming, result: list):
+def _run_op(env, op: MappedOp, link: Link, units, result: list):
     """Double buffering: while step i computes, step i+1 is fetched into the other input buffer;
     step i+2's fetch cannot start before step i is done. At most two outputs drain at once."""
     start = env.now
     steps = list(_expand(op))
     busy = 0.0
     draining: list = []
-
-    def fetch(s):
-        return env.process(_transfer(env, link_res, link, s.load_bytes)) if s.load_bytes else None
-
     with units[op.unit].request() as req:   # the op owns its unit from first to last step
         yield req
-        pending = fetch(steps[0])
+        pending = link.transfer(steps[0].load_bytes)
         for i, s in enumerate(steps):
             if pending is not None:
                 yield pending
-            pending = fetch(steps[i + 1]) if i + 1 < len(steps) else None
+            pending = link.transfer(steps[i + 1].load_bytes) if i + 1 < len(steps) else None
             if s.write_bytes and len(draining) >= 2:
                 yield draining.pop(0)
             yield env.timeout(s.compute_cycles)
             busy += s.compute_cycles
             if s.write_bytes:
-                draining.append(env.process(_transfer(env, link_res, link, s.write_bytes)))
+                draining.append(link.transfer(s.write_bytes))
     for w in draining:
         yield w
     result.append(OpTiming(start, env.now, busy))
@@ -95,13 +106,13 @@ def _run_op(env, op: MappedOp, link_res, units, link: LinkTiming, result: list):
 def simulate_ops(ops: tuple[MappedOp, ...], link: LinkTiming) -> list[OpTiming]:
     """Run all ops in order through one simpy environment; return each op's timing."""
     env = simpy.Environment()
-    link_res = simpy.Resource(env, capacity=1)
+    dram = Link(env, link)
     units = {"array": simpy.Resource(env, capacity=1), "vector": simpy.Resource(env, capacity=1)}
     timings: list[OpTiming] = []
 
     def program():
         for op in ops:
-            yield from _run_op(env, op, link_res, units, link, timings)
+            yield from _run_op(env, op, dram, units, timings)
 
     env.process(program())
     env.run()
