@@ -37,14 +37,9 @@ def add_update_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def update_from_args(args, rule: str, rank: int) -> UpdateConfig:
-    from pydantic import ValidationError
-
-    from .errors import pydantic_to_input_error
-    try:
-        return UpdateConfig(rule=rule, momentum=args.momentum, rank=rank, sub_batch=args.sub_batch,
-                            projections=args.projections, apply=args.apply)
-    except ValidationError as exc:
-        raise pydantic_to_input_error(exc, "<command line>") from None
+    from .errors import validated
+    return validated(UpdateConfig, dict(rule=rule, momentum=args.momentum, rank=rank, sub_batch=args.sub_batch,
+                                        projections=args.projections, apply=args.apply), "<command line>")
 
 
 def configure(p: argparse.ArgumentParser) -> None:

@@ -24,9 +24,9 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import InputError, pydantic_to_input_error
+from .errors import InputError, validated
 from .network import load_yaml
 
 ACCELERATORS_DIR = Path(__file__).resolve().parent.parent / "models" / "accelerators"
@@ -235,10 +235,7 @@ def available_accelerators() -> list[str]:
 def hardware_from_dict(data: dict, file: str | Path = "<accelerator>") -> HardwareConfig:
     if not isinstance(data, dict):
         raise InputError("an accelerator file must be a YAML mapping with array, sram, dram", file=file)
-    try:
-        return HardwareConfig.model_validate(data)
-    except ValidationError as exc:
-        raise pydantic_to_input_error(exc, file) from None
+    return validated(HardwareConfig, data, file)
 
 
 def load_hardware_dict(name_or_path: str | Path) -> tuple[dict, str]:

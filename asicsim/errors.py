@@ -49,3 +49,13 @@ def pydantic_to_input_error(exc: Exception, file: str | Path | None, prefix: str
     out = InputError(msg, file=file)
     out.field = first_field
     return out
+
+
+def validated(model_cls, data, file: str | Path | None, prefix: str = ""):
+    """``model_cls.model_validate(data)``, with a pydantic failure turned into one InputError."""
+    from pydantic import ValidationError
+
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_to_input_error(exc, file, prefix) from None

@@ -23,15 +23,14 @@ topologies use their own ``ceil`` rule and are converted in `asicsim.topology`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import InputError, pydantic_to_input_error
+from .errors import InputError, validated
 
 NETWORKS_DIR = Path(__file__).resolve().parent.parent / "models" / "networks"
 
@@ -280,10 +279,7 @@ def build_network(data: dict, file: str = "<network>") -> Network:
     """Validate a parsed network description and resolve every layer's shapes."""
     if not isinstance(data, dict):
         raise InputError("a network file must be a YAML mapping with name, input, layers", file=file)
-    try:
-        nf = NetworkFile.model_validate(data)
-    except ValidationError as exc:
-        raise pydantic_to_input_error(exc, file) from None
+    nf = validated(NetworkFile, data, file)
     shapes: dict[str, Shape] = {"input": Shape(nf.input.channels, nf.input.height, nf.input.width)}
     layers: list[Layer] = []
     prev = "input"
