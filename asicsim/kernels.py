@@ -90,8 +90,8 @@ def _mgs_rows(A):
 
 @njit(**_JIT)
 def _rows_dot(Xs, Wt, out):
-    """out[r, j] = Σ_b Xs[r, b]·Wt[j, b] for r < si  (si×L by L×k: exactly si·L·k MACs; four
-    columns j share each load of Xs, the L axis is blocked)."""
+    """out[r, j] = Σ_b Xs[r, b]·Wt[j, b] for r < si  (si×L by L×k: exactly si·L·k MACs).
+    Register-blocked 2 rows × 4 columns (eight accumulators share six loads); L is blocked."""
     si, L = Xs.shape
     k = Wt.shape[0]
     for r in range(si):
@@ -100,8 +100,11 @@ def _rows_dot(Xs, Wt, out):
     for b0 in range(0, L, _BLOCK):
         b1 = min(L, b0 + _BLOCK)
         nb = b1 - b0
-        for r in range(si):
+        r = 0
+        while r < si:
+            two = r + 1 < si
             x = Xs[r, b0:b1]
+            z = Xs[r + 1 if two else r, b0:b1]
             j = 0
             while j + 4 <= k:
                 w0 = Wt[j, b0:b1]
@@ -112,12 +115,37 @@ def _rows_dot(Xs, Wt, out):
                 a1 = out[r, j + 1]
                 a2 = out[r, j + 2]
                 a3 = out[r, j + 3]
-                for b in range(nb):
-                    xv = x[b]
-                    a0 += xv * w0[b]
-                    a1 += xv * w1[b]
-                    a2 += xv * w2[b]
-                    a3 += xv * w3[b]
+                if two:
+                    c0 = out[r + 1, j]
+                    c1 = out[r + 1, j + 1]
+                    c2 = out[r + 1, j + 2]
+                    c3 = out[r + 1, j + 3]
+                    for b in range(nb):
+                        xv = x[b]
+                        zv = z[b]
+                        u0 = w0[b]
+                        u1 = w1[b]
+                        u2 = w2[b]
+                        u3 = w3[b]
+                        a0 += xv * u0
+                        a1 += xv * u1
+                        a2 += xv * u2
+                        a3 += xv * u3
+                        c0 += zv * u0
+                        c1 += zv * u1
+                        c2 += zv * u2
+                        c3 += zv * u3
+                    out[r + 1, j] = c0
+                    out[r + 1, j + 1] = c1
+                    out[r + 1, j + 2] = c2
+                    out[r + 1, j + 3] = c3
+                else:
+                    for b in range(nb):
+                        xv = x[b]
+                        a0 += xv * w0[b]
+                        a1 += xv * w1[b]
+                        a2 += xv * w2[b]
+                        a3 += xv * w3[b]
                 out[r, j] = a0
                 out[r, j + 1] = a1
                 out[r, j + 2] = a2
@@ -129,13 +157,19 @@ def _rows_dot(Xs, Wt, out):
                 for b in range(nb):
                     a += x[b] * w[b]
                 out[r, j] = a
+                if two:
+                    c = out[r + 1, j]
+                    for b in range(nb):
+                        c += z[b] * w[b]
+                    out[r + 1, j] = c
                 j += 1
+            r += 2
 
 
 @njit(**_JIT)
 def _cols_acc(Xs, P, Yt):
-    """Yt[j, b] = Σ_r P[r, j]·Xs[r, b]  (the k×L result of (Xsᵀ P)ᵀ: exactly si·L·k MACs; four
-    rows r share each load/store of Yt, the L axis is blocked)."""
+    """Yt[j, b] = Σ_r P[r, j]·Xs[r, b]  (the k×L result of (Xsᵀ P)ᵀ: exactly si·L·k MACs).
+    Register-blocked 4 outputs j × 4 rows r (four loads of Xs feed sixteen MACs); L is blocked."""
     si, L = Xs.shape
     k = Yt.shape[0]
     for b0 in range(0, L, _BLOCK):
@@ -145,25 +179,51 @@ def _cols_acc(Xs, P, Yt):
             y = Yt[j, b0:b1]
             for b in range(nb):
                 y[b] = 0.0
+        j = 0
+        while j + 4 <= k:
+            y0 = Yt[j, b0:b1]
+            y1 = Yt[j + 1, b0:b1]
+            y2 = Yt[j + 2, b0:b1]
+            y3 = Yt[j + 3, b0:b1]
             r = 0
             while r + 4 <= si:
-                p0 = P[r, j]
-                p1 = P[r + 1, j]
-                p2 = P[r + 2, j]
-                p3 = P[r + 3, j]
                 x0 = Xs[r, b0:b1]
                 x1 = Xs[r + 1, b0:b1]
                 x2 = Xs[r + 2, b0:b1]
                 x3 = Xs[r + 3, b0:b1]
+                p00, p10, p20, p30 = P[r, j], P[r + 1, j], P[r + 2, j], P[r + 3, j]
+                p01, p11, p21, p31 = P[r, j + 1], P[r + 1, j + 1], P[r + 2, j + 1], P[r + 3, j + 1]
+                p02, p12, p22, p32 = P[r, j + 2], P[r + 1, j + 2], P[r + 2, j + 2], P[r + 3, j + 2]
+                p03, p13, p23, p33 = P[r, j + 3], P[r + 1, j + 3], P[r + 2, j + 3], P[r + 3, j + 3]
                 for b in range(nb):
-                    y[b] += p0 * x0[b] + p1 * x1[b] + p2 * x2[b] + p3 * x3[b]
+                    e0 = x0[b]
+                    e1 = x1[b]
+                    e2 = x2[b]
+                    e3 = x3[b]
+                    y0[b] += p00 * e0 + p10 * e1 + p20 * e2 + p30 * e3
+                    y1[b] += p01 * e0 + p11 * e1 + p21 * e2 + p31 * e3
+                    y2[b] += p02 * e0 + p12 * e1 + p22 * e2 + p32 * e3
+                    y3[b] += p03 * e0 + p13 * e1 + p23 * e2 + p33 * e3
                 r += 4
             while r < si:
-                p = P[r, j]
                 x = Xs[r, b0:b1]
+                p0, p1, p2, p3 = P[r, j], P[r, j + 1], P[r, j + 2], P[r, j + 3]
                 for b in range(nb):
-                    y[b] += p * x[b]
+                    e = x[b]
+                    y0[b] += p0 * e
+                    y1[b] += p1 * e
+                    y2[b] += p2 * e
+                    y3[b] += p3 * e
                 r += 1
+            j += 4
+        while j < k:
+            y0 = Yt[j, b0:b1]
+            for r in range(si):
+                x = Xs[r, b0:b1]
+                p0 = P[r, j]
+                for b in range(nb):
+                    y0[b] += p0 * x[b]
+            j += 1
 
 
 @njit(**_JIT)

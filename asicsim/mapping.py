@@ -40,7 +40,7 @@ from .systolic import (FOLD_AXES, ceil_div, fill_drain_cycles, gemm_compute_cycl
                        sram_reads_words)
 
 ORDERS = tuple(itertools.permutations("mkn"))
-MAX_STEPS = 8192          # per group; tilings needing more tile steps are not considered
+MAX_STEPS = 1 << 18       # per group; tilings needing more tile steps are not considered
 RESIDENT_FRACTION = 0.5
 STREAM_MIN_FACTOR = 2   # stream chunks ≥ 2× the fold's fill/drain: ≤ 50% extra compute   # at most this share of each buffer may hold persistent state
 
@@ -169,6 +169,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, a
     fits = np.ones_like(steps, dtype=bool)
     for b, u in use.items():
         fits &= np.asarray(u <= space.budget[b])
+    fits_sram = fits.copy()
     fits &= steps <= MAX_STEPS
     keep_c = Cc.on_chip_candidate and not space.ideal
     fused = op.fused_output
@@ -204,10 +205,18 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, a
     if best is None and restrict_stream:
         return _gemm_search(op, hw, space, resident, ab, restrict_stream=False)
     if best is None:
-        need = {b: int(np.min(u)) if np.ndim(u) else int(u) for b, u in use.items()}
+        avail = {b: int(v) for b, v in space.budget.items()}
+        if fits_sram.any():
+            raise InputError(
+                f"layer '{op.layer}' ({op.phase}, GEMM {op.m}×{op.k}×{op.n}): every tiling that fits the SRAM "
+                f"needs more than {MAX_STEPS} tile steps (available {avail} bytes)",
+                field="sram", allowed="a larger SRAM capacity or a smaller batch")
+        total = sum(np.broadcast_to(u, steps.shape) for u in use.values())
+        i = int(np.argmin(total))
+        need = {b: int(np.broadcast_to(u, steps.shape)[i]) for b, u in use.items()}
         raise InputError(
             f"layer '{op.layer}' ({op.phase}, GEMM {op.m}×{op.k}×{op.n}): no tiling fits the SRAM "
-            f"(smallest double-buffered tiles need {need} bytes, available {dict((b, int(v)) for b, v in space.budget.items())})",
+            f"(the smallest double-buffered tiles need {need} bytes, available {avail})",
             field="sram", allowed="a larger SRAM capacity or a smaller array")
     return best
 

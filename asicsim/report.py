@@ -46,8 +46,8 @@ class Doc:
     def table(self, df: pd.DataFrame, caption: str = ""):
         self.blocks.append(("table", (df, caption)))
 
-    def fig(self, stem: str, caption: str):
-        self.blocks.append(("fig", (stem, caption)))
+    def fig(self, stem: str, caption: str, half: bool = False):
+        self.blocks.append(("fig", (stem, caption, half)))
 
     # ---- renderers
     def markdown(self) -> str:
@@ -69,7 +69,7 @@ class Doc:
                     out.append("| " + " | ".join(_md_cell(v) for v in row) + " |")
                 out.append("")
             elif kind == "fig":
-                stem, cap = val
+                stem, cap, _ = val
                 out += [f"![{stem}]({FIG_DIR}/{stem}.png)", "",
                         f"*{cap}* ([SVG]({FIG_DIR}/{stem}.svg))", ""]
         return "\n".join(out).rstrip() + "\n"
@@ -85,17 +85,18 @@ class Doc:
                 body.append(f"<p>{_inline_html(val)}</p>")
             elif kind == "table":
                 df, cap = val
-                rows = ["<table>"]
+                rows = ['<div class="scroll"><table>']
                 if cap:
                     rows.append(f"<caption>{e(cap)}</caption>")
                 rows.append("<thead><tr>" + "".join(f"<th>{e(str(c))}</th>" for c in df.columns) + "</tr></thead><tbody>")
                 for _, row in df.iterrows():
                     rows.append("<tr>" + "".join(f"<td>{e(_txt(v))}</td>" for v in row) + "</tr>")
-                rows.append("</tbody></table>")
+                rows.append("</tbody></table></div>")
                 body.append("\n".join(rows))
             elif kind == "fig":
-                stem, cap = val
-                body.append(f'<figure><a href="{FIG_DIR}/{stem}.svg"><img src="{FIG_DIR}/{stem}.png" '
+                stem, cap, half = val
+                cls = ' class="half"' if half else ""
+                body.append(f'<figure{cls}><a href="{FIG_DIR}/{stem}.svg"><img src="{FIG_DIR}/{stem}.png" '
                             f'alt="{e(cap)}"></a><figcaption>{e(cap)} '
                             f'(<a href="{FIG_DIR}/{stem}.svg">SVG</a>)</figcaption></figure>')
         return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -111,6 +112,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}caption{text-align:le
 padding:.3em 0}th,td{border:1px solid #ddd;padding:.25em .6em}th{background:#f5f5f5}
 td{text-align:right;font-variant-numeric:tabular-nums}td:first-child{text-align:left}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figure.half{display:inline-block;vertical-align:top;width:49%;margin:.6em 0}.scroll{overflow-x:auto}
 figcaption{font-size:.9em;color:#555}code{background:#f3f3f3;padding:0 .2em}
 """
 
@@ -596,7 +598,7 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
                                 title=f"energy vs cycles per {unit_of_work}" + (f", coloured by {c}" if c else ""),
                                 xlabel=f"cycles per {unit_of_work}", ylabel=f"energy per {unit_of_work}")
             doc.fig(stem, f"Every successful point; black: the Pareto front (no other point has both fewer cycles "
-                          f"and less energy)" + (f"; colour: {c}" if c else ""))
+                          f"and less energy)" + (f"; colour: {c}" if c else ""), half=len(colors) > 1)
         front = ok[plots.pareto_mask(ok[c_col].to_numpy(float), ok[e_col].to_numpy(float))]
         front = front.sort_values(c_col)
         doc.table(_points_table(front.head(25), plot_axes, per_sample=per_sample),

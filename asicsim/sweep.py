@@ -12,8 +12,8 @@ away) on the next start; a point is therefore either recorded once or not at all
 keys already in the journal are skipped. ``DIR/results.parquet`` (``results.csv`` without a
 Parquet engine) is the consolidated table — one row per point of the current study, in study
 order — rewritten atomically (temp file + ``os.replace``) every ``consolidate_every`` seconds and
-at the end. A lock (``DIR/.lock``, ``flock``; released by the kernel even on SIGKILL) stops two
-sweeps writing to one folder at once.
+at the end. An ``flock`` on the journal (released by the kernel even on SIGKILL) stops two sweeps
+writing to one folder at once.
 
 A row holds: ``point`` (index in the study), ``key`` (hash of the full resolved configuration),
 one column per axis (dotted path), ``accelerator``, ``network``, ``batch``, ``update`` (label:
@@ -45,7 +45,6 @@ from .study_file import Point, Study
 
 JOURNAL = "results.jsonl"
 META = "sweep.json"
-LOCK = ".lock"
 
 ID_COLUMNS = ("point", "key")
 TIMING_COLUMNS = ("wall_s", "cpu_s")   # the only columns that differ between two runs of a study
@@ -359,16 +358,34 @@ class SweepResult:
     stale_code: bool = False   # rows reused from a run of a different simulator build
 
 
+def _simulator_modules(pkg: Path) -> list[Path]:
+    """asicsim/study.py and every package module it imports, transitively (by parsing imports)."""
+    import ast
+    todo, seen = [pkg / "study.py"], set()
+    while todo:
+        f = todo.pop()
+        if f in seen or not f.exists():
+            continue
+        seen.add(f)
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                base = f.parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+                names = [node.module] if node.module else [a.name for a in node.names]
+                for name in names:
+                    target = base.joinpath(*name.split("."))
+                    todo += [target.with_suffix(".py"), target / "__init__.py"]
+    return sorted(seen)
+
+
 def code_fingerprint() -> str:
-    """Hash of the simulator's source (every module of the package but the sweep/report front end),
-    recorded with a sweep so that resuming with a changed simulator can be flagged."""
+    """Hash of the simulator's source (`asicsim.study` and what it imports), recorded with a sweep
+    so that reusing rows computed by a different simulator build can be flagged."""
     import hashlib
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
-    skip = {"sweep.py", "study_file.py", "report.py", "plots.py", "cli.py", "__main__.py"}
-    for f in sorted(pkg.rglob("*.py")):
-        if f.name in skip or f.name.startswith("cmd_"):
-            continue
+    for f in _simulator_modules(pkg):
         h.update(f.relative_to(pkg).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -447,7 +464,7 @@ def _dask(chunks, simulate, workers: int, scheduler: str | None, on_rows, log_le
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler: {exc}", field="--scheduler",
                              value=scheduler, allowed="the address of a running dask scheduler, "
                              "e.g. tcp://host:8786") from None
@@ -501,7 +518,7 @@ def run_sweep(study: Study, out_dir: str | Path, *, workers: int | None = None, 
         raise InputError("must be >= 1", field="--chunk", value=chunk)
     res_path = results_path(out_dir)
     journal = Journal(out_dir / JOURNAL)
-    with _Lock(out_dir / LOCK):
+    with _Lock(out_dir / JOURNAL):   # the journal itself carries the lock: no extra file
         _cleanup_tmp(out_dir)
         stale = _write_meta(out_dir, study)
         rows = _table_rows(out_dir, res_path) + journal.read()

@@ -133,3 +133,16 @@ def test_html_opens_in_headless_chromium_with_every_image(folders):
     (broken / images(broken / "index.html")[0]).write_bytes(b"not a png")
     r = subprocess.run([sys.executable, str(CHECK), str(broken)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "did not load in the browser" in r.stdout
+
+
+def test_sweep_over_batch_compares_per_sample(tmp_path):
+    from asicsim.study_file import study_from_dict
+    from asicsim.sweep import run_sweep
+    s = study_from_dict({"name": "batches", "base": {"network": "lenet5"},
+                         "grid": {"batch": [4, 16], "array": [{"rows": 16, "cols": 16}, {"rows": 32, "cols": 32}]}},
+                        "batches.yaml")
+    run_sweep(s, tmp_path, workers=0, progress=False)
+    md = check_common(tmp_path)
+    assert "compared per training sample" in md
+    assert "| best by | point | batch | array.rows |" in md and "energy per sample (" in md
+    assert (tmp_path / "figures" / "heatmap_0_energy_per_sample_pj.png").exists()   # batch × array.rows

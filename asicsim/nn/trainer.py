@@ -127,6 +127,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     accs: list[float] = []
     step = 0
     train_time = 0.0
+    train_cpu = 0.0
     seen_images = 0
     bar = None
     if progress:
@@ -137,7 +138,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
             perm = shuffle.permutation(n)
             loss_sum, correct, count = 0.0, 0, 0
             for b in range(steps_per_epoch):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 idx = perm[b * cfg.batch: (b + 1) * cfg.batch]
                 x = D.to_network_input(xtr[idx], mean, std)
                 y = ytr[idx]
@@ -150,6 +151,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
                 diagnose = ((step + 1) % cfg.log_every == 0) or last
                 info = rule.apply(layers, lr_at(cfg, step, total), diagnose)
                 train_time += time.perf_counter() - t0
+                train_cpu += time.process_time() - c0
                 seen_images += len(idx)
                 step += 1
                 loss_sum += loss * len(idx)
@@ -191,6 +193,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         "sub_batch": cfg.sub_batch if cfg.update == "sbpca" else None,
         "wall_s": round(wall, 3),
         "train_images_per_s": round(seen_images / train_time, 1) if train_time > 0 else None,
+        "train_images_per_cpu_s": round(seen_images / train_cpu, 1) if train_cpu > 0 else None,
         "final_train_loss": float(hist["train_loss"].iloc[-1]),
         "test_accuracy_per_epoch": accs,
         "network": net.name,

@@ -5,11 +5,13 @@ updates W ← W − η·Ĝ with its own Ĝ:
 
 * ``full``  Ĝ = G = Σ δ xᵀ, the mean-loss mini-batch gradient (plain SGD; momentum optional).
 * ``sbpca`` Ĝ = Δ·diag(σ)·Xᵀ·N from the streaming batch PCA state (`asicsim.kernels`), rank k,
-  sub-batches of s pairs; the state persists across batches; G is never formed.
+  sub-batches of s pairs; the state persists across batches; G is never formed. With
+  ``sub_batch_unit="samples"`` s counts samples instead: a conv layer then streams sub-batches of
+  s·H_out·W_out pairs (all positions of s images), a linear layer is unchanged.
 * ``svd``   Ĝ = G_k, the exact rank-k truncated SVD of G (a baseline that has the low-rank error
   but no streaming error).
 
-The rank is clamped per layer to min(k, m, n) (at that rank the "low-rank" update is exact).
+The rank is clamped per layer to min(k, m, n) (at that rank the ``svd`` update equals G).
 Biases always get the plain gradient Σ δ (same learning rate and momentum) under every rule.
 Momentum (μ > 0) keeps a dense velocity v ← μ·v + Ĝ per weight matrix under every rule: for
 ``sbpca`` that is m·n extra numbers per layer and gives back SBPCA's memory saving (reported in
