@@ -51,6 +51,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-test", type=_positive_int, default=None, help="use only the first N test images")
     p.add_argument("--out", required=True, help="output folder for history.csv and summary.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--accelerator", default=None,
+                   help="also charge every step its simulated cycles and energy on this accelerator (preset or "
+                        "YAML): adds sim_time_s and sim_energy_j to history.csv (full and sbpca rules)")
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -59,15 +62,44 @@ def execute(args: argparse.Namespace) -> int:
                       batch=args.batch, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
                       schedule=args.schedule, seed=args.seed, log_every=args.log_every,
                       limit_train=args.limit_train, limit_test=args.limit_test)
+    hw = update = None
+    if args.accelerator:   # check the co-simulation inputs before spending time on training
+        from .config import load_hardware
+        from .cosim import hardware_update
+        hw = load_hardware(args.accelerator)
+        update = hardware_update(args.update, args.rank, args.sub_batch, args.sub_batch_unit, args.momentum)
     try:
         result = train(cfg, progress=not args.quiet)
     except FloatingPointError as exc:
         raise InputError(str(exc), field="lr", value=args.lr) from None
+    if hw is not None:
+        result = _with_costs(result, hw, update, args.batch)
     out = result.write(args.out)
     s = result.summary
+    if hw is not None:
+        print(f"simulated on {hw.name}: {s['sim_step_time_s'] * 1e3:.3f} ms and {s['sim_step_energy_j'] * 1e3:.3f} mJ "
+              f"per step; whole run {s['sim_time_s']:.3f} s, {s['sim_energy_j']:.3f} J")
     print(f"{s['network']} on {s['dataset']}, update {s['update']}"
           + (f" rank {s['rank']}" if s["rank"] else "")
           + f": final test accuracy {s['final_test_accuracy']:.4f} (best {s['best_test_accuracy']:.4f}), "
           f"{s['epochs']} epochs in {s['wall_s']:.1f} s ({s['train_images_per_s']:.0f} images/s)")
     print(f"wrote {out / 'history.csv'} and {out / 'summary.json'}")
     return 0
+
+
+def _with_costs(result, hw, update, batch: int):
+    """The training result with simulated time and energy per step added (history and summary)."""
+    import dataclasses
+
+    from .cosim import annotate, epoch_costs
+    from .network import load_network
+
+    s = result.summary
+    net = load_network(s["config"]["network"])
+    full, last = epoch_costs(hw, net, batch, s["n_train"], update)
+    spe = -(-s["n_train"] // batch)
+    hist = annotate(result.history, spe, full, last)
+    summary = {**s, "accelerator": hw.name, "sim_step_cycles": full.cycles, "sim_step_time_s": full.time_s,
+               "sim_step_energy_j": full.energy_j, "sim_time_s": float(hist["sim_time_s"].iloc[-1]),
+               "sim_energy_j": float(hist["sim_energy_j"].iloc[-1])}
+    return dataclasses.replace(result, history=hist, summary=summary)
