@@ -27,8 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import UpdateConfig
-from .network import (AddLayer, BatchNormLayer, ConvLayer, GlobalPoolLayer, Layer, LinearLayer,
-                      Network, PoolLayer, _pair)
+from .network import (AddLayer, BatchNormLayer, ConvLayer, GlobalPoolLayer, Layer, Network, PoolLayer, _pair)
 
 PHASES = ("forward", "backward_data", "weight_gradient", "update")
 
@@ -139,10 +138,6 @@ class Lowered:
     ops: tuple[Op, ...]
 
 
-def _act(name: str, elems: int, ob: int) -> Tensor:
-    return Tensor(name, elems, ob)
-
-
 def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: UpdateConfig) -> dict[str, list[Op]]:
     """GEMM and vector ops of one conv/linear layer, by phase (full-gradient rule)."""
     spec = l.spec
@@ -154,10 +149,10 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     x_elems = batch * l.in_shape.numel
     y_elems = batch * l.out_shape.numel
     w = Tensor(f"{l.name}.W", m_total * n, ob, persistent=True)
-    x = _act(f"{l.inputs[0]}.out", x_elems, ob)
-    y = _act(f"{l.name}.out", y_elems, ob)
-    dy = _act(f"{l.name}.grad", y_elems, ob)
-    dx = _act(f"{l.inputs[0]}.grad", x_elems, ob)
+    x = Tensor(f"{l.inputs[0]}.out", x_elems, ob)
+    y = Tensor(f"{l.name}.out", y_elems, ob)
+    dy = Tensor(f"{l.name}.grad", y_elems, ob)
+    dx = Tensor(f"{l.inputs[0]}.grad", x_elems, ob)
     G = Tensor(f"{l.name}.G", m_total * n, ab, on_chip_candidate=True)
     has_bias = bool(getattr(spec, "bias", False))
     ops: dict[str, list[Op]] = {p: [] for p in PHASES}
@@ -262,16 +257,16 @@ def update_ops(layer: str, w: Tensor, G: Tensor, upd: UpdateConfig, bias: int, o
     return [VectorOp(layer, "update", per * params, tuple(reads), tuple(writes), "sgd")]
 
 
-def lower_vector_layer(l: Layer, net: Network, batch: int, ob: int) -> dict[str, list[Op]]:
+def lower_vector_layer(l: Layer, batch: int, ob: int) -> dict[str, list[Op]]:
     """Forward and backward element-wise work of a non-GEMM layer (counts per element below)."""
     spec = l.spec
     i_el = batch * l.in_shape.numel
     o_el = batch * l.out_shape.numel
     src = f"{l.inputs[0]}.out"
-    x = _act(src, i_el, ob)
-    y = _act(f"{l.name}.out", o_el, ob)
-    dy = _act(f"{l.name}.grad", o_el, ob)
-    dx = _act(f"{l.inputs[0]}.grad", i_el, ob)
+    x = Tensor(src, i_el, ob)
+    y = Tensor(f"{l.name}.out", o_el, ob)
+    dy = Tensor(f"{l.name}.grad", o_el, ob)
+    dx = Tensor(f"{l.inputs[0]}.grad", i_el, ob)
     fwd: list[Op] = []
     bwd: list[Op] = []
     k = l.kind
@@ -292,15 +287,15 @@ def lower_vector_layer(l: Layer, net: Network, batch: int, ob: int) -> dict[str,
         bwd.append(VectorOp(l.name, "backward_data", 6 * o_el, (dy, x, dy, x), (dx,), k))
     elif isinstance(spec, AddLayer):
         a, b = (f"{s}.out" for s in spec.inputs)
-        fwd.append(VectorOp(l.name, "forward", o_el, (_act(a, o_el, ob), _act(b, o_el, ob)), (y,), k))
+        fwd.append(VectorOp(l.name, "forward", o_el, (Tensor(a, o_el, ob), Tensor(b, o_el, ob)), (y,), k))
         # backward: δ passes to both branches unchanged; the fork where the branches met adds
         # the two gradients (1 add/elem, read both, write one).
         bwd.append(VectorOp(l.name, "backward_data", o_el, (dy, dy), (dx,), k))
     elif k == "softmax_ce":
         # softmax + cross-entropy forward (max, exp, sum, divide, log: 5 ops/elem), backward
         # (p − onehot, scale by 1/B: 2 ops/elem)
-        fwd.append(VectorOp(l.name, "forward", 5 * i_el, (x,), (_act(f"{l.name}.p", i_el, ob),), k))
-        bwd.append(VectorOp(l.name, "backward_data", 2 * i_el, (_act(f"{l.name}.p", i_el, ob),), (dx,), k))
+        fwd.append(VectorOp(l.name, "forward", 5 * i_el, (x,), (Tensor(f"{l.name}.p", i_el, ob),), k))
+        bwd.append(VectorOp(l.name, "backward_data", 2 * i_el, (Tensor(f"{l.name}.p", i_el, ob),), (dx,), k))
     # flatten: a view, no work
     return {"forward": fwd, "backward_data": bwd}
 
@@ -319,7 +314,7 @@ def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: 
             per_layer.append((l, lower_weighted(l, batch, operand_bytes, accumulator_bytes,
                                                 first=(l.name == first_weighted), upd=upd)))
         else:
-            per_layer.append((l, lower_vector_layer(l, net, batch, operand_bytes)))
+            per_layer.append((l, lower_vector_layer(l, batch, operand_bytes)))
     ops: list[Op] = []
     if "forward" in phases:
         for _, d in per_layer:

@@ -35,7 +35,7 @@ import numpy as np
 
 from .config import HardwareConfig
 from .errors import InputError
-from .lowering import CrossbarOp, GemmOp, Lowered, Op, SbpcaOp, Tensor, VectorOp, op_tensors
+from .lowering import CrossbarOp, GemmOp, Lowered, SbpcaOp, Tensor, VectorOp, op_tensors
 from .systolic import (FOLD_AXES, ceil_div, fill_drain_cycles, gemm_compute_cycles, ofmap_sram_words,
                        sram_reads_words)
 

@@ -597,8 +597,8 @@ def _sweep_report(d: Path, fig_dir: Path) -> Doc:
             stem = plots.pareto(ok, c, fig_dir, f"pareto_{i}_{_slug(c or 'none')}", x=c_col, y=e_col,
                                 title=f"energy vs cycles per {unit_of_work}" + (f", coloured by {c}" if c else ""),
                                 xlabel=f"cycles per {unit_of_work}", ylabel=f"energy per {unit_of_work}")
-            doc.fig(stem, f"Every successful point; black: the Pareto front (no other point has both fewer cycles "
-                          f"and less energy)" + (f"; colour: {c}" if c else ""), half=len(colors) > 1)
+            doc.fig(stem, "Every successful point; black: the Pareto front (no other point has both fewer cycles "
+                          "and less energy)" + (f"; colour: {c}" if c else ""), half=len(colors) > 1)
         front = ok[plots.pareto_mask(ok[c_col].to_numpy(float), ok[e_col].to_numpy(float))]
         front = front.sort_values(c_col)
         doc.table(_points_table(front.head(25), plot_axes, per_sample=per_sample),

@@ -7,7 +7,7 @@ import pytest
 from asicsim.compare import compare
 from asicsim.config import UpdateConfig, load_hardware
 from asicsim.kernels import sbpca_counts
-from asicsim.network import _pair, build_network, load_network
+from asicsim.network import build_network, load_network
 from asicsim.study import simulate
 
 
