@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import InputError, validated
-from .network import load_yaml
+from .network import load_yaml, resolve_preset
 
 ACCELERATORS_DIR = Path(__file__).resolve().parent.parent / "models" / "accelerators"
 
@@ -240,16 +240,7 @@ def hardware_from_dict(data: dict, file: str | Path = "<accelerator>") -> Hardwa
 
 def load_hardware_dict(name_or_path: str | Path) -> tuple[dict, str]:
     """The raw (unvalidated) mapping of a preset name or YAML file, and the file it came from."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        path = p
-        if not path.exists():
-            raise InputError("file not found", file=path)
-    else:
-        path = ACCELERATORS_DIR / f"{name_or_path}.yaml"
-        if not path.exists():
-            raise InputError("unknown accelerator", field="accelerator", value=str(name_or_path),
-                             allowed=", ".join(available_accelerators()) + ", or a path to a .yaml file")
+    path = resolve_preset(name_or_path, ACCELERATORS_DIR, "accelerator")
     return load_yaml(path), str(path)
 
 

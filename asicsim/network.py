@@ -327,16 +327,23 @@ def available_networks() -> list[str]:
     return sorted(p.stem for p in NETWORKS_DIR.glob("*.yaml"))
 
 
-def load_network(name_or_path: str | Path) -> Network:
-    """Load a network by preset name (``models/networks/<name>.yaml``) or by file path."""
+def resolve_preset(name_or_path: str | Path, folder: Path, kind: str) -> Path:
+    """The YAML file for a preset name (``<folder>/<name>.yaml``) or a path; a clear error if neither.
+    A name without a .yaml suffix is a preset unless such a file exists in the working directory."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
-        path = p
-    else:
-        path = NETWORKS_DIR / f"{name_or_path}.yaml"
-        if not path.exists():
-            raise InputError("unknown network", field="network", value=str(name_or_path),
-                             allowed=", ".join(available_networks()) + ", or a path to a .yaml file")
+        if not p.exists():
+            raise InputError("file not found", file=p)
+        return p
+    path = folder / f"{name_or_path}.yaml"
     if not path.exists():
-        raise InputError("file not found", file=path)
+        names = sorted(q.stem for q in folder.glob("*.yaml"))
+        raise InputError(f"unknown {kind}", field=kind, value=str(name_or_path),
+                         allowed=", ".join(names) + ", or a path to a .yaml file")
+    return path
+
+
+def load_network(name_or_path: str | Path) -> Network:
+    """Load a network by preset name (``models/networks/<name>.yaml``) or by file path."""
+    path = resolve_preset(name_or_path, NETWORKS_DIR, "network")
     return build_network(load_yaml(path), file=str(path))

@@ -59,7 +59,7 @@ from .config import (ArrayConfig, CrossbarConfig, DramConfig, SramConfig, Update
                      hardware_from_dict, load_hardware_dict)
 from .errors import InputError, pydantic_to_input_error
 from .lowering import PHASES
-from .network import NETWORKS_DIR, build_network, load_yaml
+from .network import NETWORKS_DIR, build_network, load_yaml, resolve_preset
 
 STUDIES_DIR = Path(__file__).resolve().parent.parent / "models" / "studies"
 
@@ -287,17 +287,7 @@ def _sampler(spec: Any, file: str, where: str):
 @functools.lru_cache(maxsize=64)
 def _network_raw(ref: str) -> tuple[str, dict]:
     """(resolved file, canonical raw mapping) of a network reference; validated once."""
-    p = Path(ref)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        path = p
-    else:
-        path = NETWORKS_DIR / f"{ref}.yaml"
-        if not path.exists():
-            from .network import available_networks
-            raise InputError("unknown network", field="network", value=ref,
-                             allowed=", ".join(available_networks()) + ", or a path to a .yaml file")
-    if not path.exists():
-        raise InputError("file not found", file=path)
+    path = resolve_preset(ref, NETWORKS_DIR, "network")
     raw = load_yaml(path)
     build_network(raw, file=str(path))  # validates; raises InputError naming the network file
     return str(path.resolve()), raw

@@ -72,18 +72,10 @@ class UpdateRule:
                 info[layer.name] = {"err": K.relative_error(G_hat, G), "err_k": K.relative_error(G_hat, Gk),
                                     "svd_err": K.relative_error(Gk, G)}
             if mu:
-                v = self._vel.get(layer.name)
-                v = G_hat.copy() if v is None else np.add(mu * v, G_hat, out=v)
-                self._vel[layer.name] = v
-                G_hat = v
+                G_hat = _velocity(self._vel, layer.name, G_hat, mu)
             layer.W -= lr * G_hat
             if layer.b is not None:
-                gb = layer.db
-                if mu:
-                    bv = self._bvel.get(layer.name)
-                    bv = gb.copy() if bv is None else np.add(mu * bv, gb, out=bv)
-                    self._bvel[layer.name] = bv
-                    gb = bv
+                gb = _velocity(self._bvel, layer.name, layer.db, mu) if mu else layer.db
                 layer.b -= lr * gb
         return info
 
@@ -128,3 +120,11 @@ def make_rule(name: str, momentum: float = 0.0, rank: int = 4, sub_batch: int = 
               sub_batch_unit: str = "pairs") -> UpdateRule:
     cls = {"full": FullSGD, "sbpca": SBPCAUpdate, "svd": SVDUpdate}[name]
     return cls(momentum=momentum, rank=rank, sub_batch=sub_batch, sub_batch_unit=sub_batch_unit)
+
+
+def _velocity(store: dict, key: str, g: np.ndarray, mu: float) -> np.ndarray:
+    """Momentum buffer v ← μ·v + g (v = g on the first step), kept in ``store[key]``; returns v."""
+    v = store.get(key)
+    v = g.copy() if v is None else np.add(mu * v, g, out=v)
+    store[key] = v
+    return v
