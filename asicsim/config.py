@@ -228,10 +228,6 @@ class HardwareConfig(_Strict):
         return self.array.rows * self.array.cols
 
 
-def available_accelerators() -> list[str]:
-    return sorted(p.stem for p in ACCELERATORS_DIR.glob("*.yaml"))
-
-
 def hardware_from_dict(data: dict, file: str | Path = "<accelerator>") -> HardwareConfig:
     if not isinstance(data, dict):
         raise InputError("an accelerator file must be a YAML mapping with array, sram, dram", file=file)

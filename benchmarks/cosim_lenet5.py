@@ -63,7 +63,7 @@ def main() -> None:
     text = "\n".join([
         f"# Accuracy vs simulated cost: LeNet-5 on Fashion-MNIST, `edge` ({date.today()})", "",
         "Produced by `.venv/bin/python benchmarks/cosim_lenet5.py`; each run is", "",
-        *[f"    {' '.join(['asicsim', *c[3:]])}" for c in cmds.values()], "",
+        *[f"    {' '.join(['asicsim', *c[3:-1], str(Path(c[-1]).relative_to(HERE.parent))])}" for c in cmds.values()], "",
         table.to_markdown(index=False, floatfmt=".4f"), "",
         "Per epoch (test accuracy at the epoch's end, cumulative simulated seconds and joules):", "",
         per_epoch.to_markdown(floatfmt=".4f"), "",
