@@ -27,7 +27,7 @@ def main() -> None:
     for acc in ("edge", "cloud"):
         out = RES / f"compare_resnet18_{acc}"
         cmd = [sys.executable, "-m", "asicsim", "compare", "--accelerator", acc, "--network", "resnet18",
-               "--batch", "32", "--rank", "1,4,16", "--out", str(out)]
+               "--batch", "32", "--rank", "1,4,16", "--report", "--out", str(out)]
         t = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - t
@@ -40,7 +40,7 @@ def main() -> None:
             "wu energy mJ": tot["wu_energy_pj"] / 1e9, "x   ": tot["wu_energy_pj_vs_full"],
             "step Mcycles": tot["step_cycles"] / 1e6, "step mJ": tot["step_energy_pj"] / 1e9})
         per = pd.read_csv(out / "compare_layers.csv")
-        lines += [f"## {acc} — `{' '.join(['asicsim'] + cmd[3:-2])}` ({wall:.1f} s wall, target < 30 s)", "",
+        lines += [f"## {acc} — `{' '.join(['asicsim'] + cmd[3:-3])}` ({wall:.1f} s wall, target < 30 s)", "",
                   view.to_markdown(index=False, floatfmt=".3f"), "",
                   "Where SBPCA stops paying (smallest rank tried at which it costs ≥ full):", ""]
         for metric, v in s["stops_paying"].items():
