@@ -82,3 +82,27 @@ def test_cli_scalesim_mode(peer, tmp_path):
     expected = scalesim_cycles(peer / "scalesim_runs/single_scale32_os/COMPUTE_REPORT.csv")
     import pandas as pd
     assert pd.read_csv(out / "layers.csv")["compute_cycles"].astype(int).tolist() == expected
+
+
+def scalesim_sram_reads(path) -> list[tuple[int, int]]:
+    with open(path) as fh:
+        rows = list(csv.reader(fh))
+    head = [h.strip() for h in rows[0]]
+    ci, cf = head.index("SRAM IFMAP Reads"), head.index("SRAM Filter Reads")
+    return [(int(float(r[ci])), int(float(r[cf]))) for r in rows[1:] if r and r[0].strip()]
+
+
+@pytest.mark.parametrize("folder,cfg,dataflow,topo", RUNS)
+def test_sram_reads_equal_scalesim(peer, folder, cfg, dataflow, topo):
+    """Array-side SRAM reads of the ifmap and filter buffers (1-byte words) equal SCALE-Sim's
+    DETAILED_ACCESS_REPORT per layer, with ideal memory (one tile per layer, as SCALE-Sim streams)."""
+    from asicsim.lowering import lower_step
+    from asicsim.mapping import map_step
+
+    hw = hardware_from_scalesim(load_scalesim_config(peer / "scalesim" / "configs" / cfg))
+    hw = hw.model_copy(update={"array": hw.array.model_copy(update={"dataflow": dataflow})})
+    net = load_topology(peer / "scalesim" / "topologies" / topo)
+    low = lower_step(net, 1, hw.array.operand_bytes, hw.array.accumulator_bytes, phases=("forward",))
+    mapped = map_step(low, hw, ideal=True)
+    got = [(mo.sram_read_bytes["ifmap"], mo.sram_read_bytes["filter"]) for mo in mapped.ops]
+    assert got == scalesim_sram_reads(peer / "scalesim_runs" / folder / "DETAILED_ACCESS_REPORT.csv")
