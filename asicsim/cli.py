@@ -28,7 +28,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="asicsim", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="asicsim", description="Cycle, traffic and energy simulator of ASIC training datapaths "
+                                                 "(full-gradient SGD vs SBPCA rank-k updates).")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, (modname, help_text) in COMMANDS.items():
         try:

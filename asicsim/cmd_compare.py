@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from .cmd_run import REPO, add_update_arguments, update_from_args
+from .cmd_run import add_update_arguments, update_from_args
 from .config import load_hardware
 from .errors import InputError
 from .network import load_network
@@ -48,7 +48,7 @@ def execute(args) -> int:
     hw = load_hardware(args.accelerator)
     net = load_network(args.network)
     base = update_from_args(args, "full", ranks[0])
-    out = Path(args.out) if args.out else REPO / "reports" / f"compare_{net.name}_{hw.name}_b{args.batch}"
+    out = Path(args.out) if args.out else Path("reports") / f"compare_{net.name}_{hw.name}_b{args.batch}"
     with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False) as bar:
         cmp = compare(hw, net, args.batch, ranks, base, progress=lambda lab: bar.update(1))
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """``asicsim run``: simulate one training step (or chosen phases) and write layers.csv + summary.json.
 
 With no network/accelerator arguments it runs the default study (ResNet-18, batch 32, ``edge``)
-into ``reports/resnet18_edge_b32/``.
+into ``reports/resnet18_edge_b32/`` (under the working directory).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from .lowering import PHASES
 from .network import load_network
 
 DEFAULT = {"network": "resnet18", "accelerator": "edge", "batch": 32}
-REPO = Path(__file__).resolve().parent.parent
 
 
 def parse_phases(text: str) -> tuple[str, ...]:
@@ -106,7 +105,7 @@ def execute(args) -> int:
     hw, net, batch = resolve_inputs(args)
     phases = parse_phases(args.phases)
     update = update_from_args(args, args.update, args.rank)
-    out = Path(args.out) if args.out else REPO / "reports" / f"{net.name}_{hw.name}_b{batch}"
+    out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}"
     result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory)
     result.write(out)
     print_summary(result.summary, out, time.perf_counter() - t0)
