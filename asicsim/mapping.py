@@ -286,9 +286,11 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: _Space, resident: set, ab
     fold_cyc = nf * (sz[ax.stream_dim] + ovh)
     ifm, flt = sram_reads_words(df, sz["m"], sz["k"], sz["n"], R, C)
     ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
-    arr_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab
+    # the SRAM ports carry the array's operand stream and the DMA's fills and drains (those of the
+    # neighbouring steps overlap this one; in a run of equal steps they are this step's own)
+    port_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab + load + write
     cyc = np.broadcast_to(fold_cyc if not math.isfinite(bpc_arr) else
-                          np.maximum(fold_cyc, np.ceil(arr_bytes / bpc_arr).astype(np.int64)), (n_it,))
+                          np.maximum(fold_cyc, np.ceil(port_bytes / bpc_arr).astype(np.int64)), (n_it,))
     total = lambda x: int(np.sum(np.broadcast_to(x, (n_it,))))
     sram_r = {b: 0 for b in space.budget}
     sram_w = {b: 0 for b in space.budget}
@@ -351,7 +353,7 @@ def map_vector(op: VectorOp, hw: HardwareConfig, space: _Space, resident: set) -
     nchunks = 1 if space.ideal else max(1, math.ceil((rd + wr) / max(chunk_budget, 1)))
     lanes = hw.vector.lanes
     bpc = min(space.bpc[in_buf], space.bpc[out_buf])
-    base = [ceil_div(op.ops, lanes), ceil_div(sram_rd + sram_wr, bpc) if math.isfinite(bpc) else 0]
+    base = [ceil_div(op.ops, lanes), ceil_div(sram_rd + sram_wr + rd + wr, bpc) if math.isfinite(bpc) else 0]
     total_cyc = max(base)
     steps = []
     q_c, r_c = divmod(total_cyc, nchunks)
@@ -416,19 +418,9 @@ def map_sbpca(op: SbpcaOp, hw: HardwareConfig, space: _Space, resident: set) -> 
         arr = 0
         macs = 0
         vec_ops = (c["macs"] + c["elem_ops"]) * g
-    vec_per_sb = ceil_div(vec_ops, S * g * hw.vector.lanes)
-    per_sb = arr + vec_per_sb
     nsteps = S * g
-    per_load = (stream + f_in) // nsteps if not fits else stream // nsteps
-    steps = [Step(1, per_load + (f_in if fits else 0), per_sb, 0)]
-    if nsteps > 2:
-        steps.append(Step(nsteps - 2, per_load, per_sb, 0 if fits else f_out // nsteps))
-    if nsteps > 1:
-        steps.append(Step(1, per_load, per_sb, f_out if fits else f_out // nsteps))
-    else:
-        steps[0] = Step(1, steps[0].load_bytes, per_sb, f_out)
-    dram_r = sum(st.count * st.load_bytes for st in steps)
-    dram_w = sum(st.count * st.write_bytes for st in steps)
+    dram_r = stream + f_in
+    dram_w = f_out
     fb = k * (m + n) * ab * S * g
     sram_r = {b: 0 for b in space.budget}
     sram_w = {b: 0 for b in space.budget}
@@ -436,6 +428,23 @@ def map_sbpca(op: SbpcaOp, hw: HardwareConfig, space: _Space, resident: set) -> 
     sram_r[f_buf] += 4 * fb + dram_w
     sram_w[f_buf] += 2 * fb
     sram_w[in_buf] += dram_r
+    # per sub-batch: projections, then the vector work; the SRAM ports bound both together
+    port_bytes = sum(sram_r.values()) + sum(sram_w.values())
+    bpc = min(space.bpc[in_buf], space.bpc[f_buf])
+    per_sb = arr + ceil_div(vec_ops, nsteps * hw.vector.lanes)
+    if math.isfinite(bpc):
+        per_sb = max(per_sb, math.ceil(port_bytes / nsteps / bpc))
+    if fits:      # factors in at the first sub-batch, out after the last
+        ld, first_ld, wr, first_wr = stream // nsteps, stream // nsteps + f_in, 0, 0
+    else:         # factors in and out around every sub-batch
+        ld = first_ld = dram_r // nsteps
+        wr = first_wr = dram_w // nsteps
+    if nsteps == 1:
+        steps = [Step(1, dram_r, per_sb, dram_w)]
+    else:         # the last step takes the remainders, so the steps add up to the totals exactly
+        mid = nsteps - 2
+        steps = [Step(1, first_ld, per_sb, first_wr)] + ([Step(mid, ld, per_sb, wr)] if mid else [])
+        steps.append(Step(1, dram_r - first_ld - mid * ld, per_sb, dram_w - first_wr - mid * wr))
     cyc = sum(st.count * st.compute_cycles for st in steps)
     return MappedOp(op.layer, op.phase, "array", "sbpca", m, k, n, g, macs, vec_ops,
                     f"k={k} s={s} sub-batches={S} projections={op.projections}"

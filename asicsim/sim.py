@@ -7,7 +7,11 @@ Each op's steps flow through a double-buffered pipeline: a loader fetches step i
 computes step i (two input slots), and a writer drains finished outputs while compute goes on
 (two output slots). A transfer holds the link for bytes / (bytes per cycle) and its data arrives
 one DRAM latency later; the link is not held during the latency (requests are pipelined).
-Ops run one after another in program order (no inter-layer overlap).
+Ops run one after another in program order (no inter-layer overlap). The SRAM ports enter as a
+bandwidth bound on each step's duration, set in `mapping` (a step lasts at least its array-side
+operand bytes plus the DMA's fill and drain bytes over the ports' bytes per cycle): with double
+buffering the neighbouring steps' fills and drains share the ports with this step's stream, so a
+separate port server would only reorder traffic that the bound already charges.
 
 The processes only move tokens and wait: every duration comes from `mapping` (compute cycles per
 step) or from the link's bytes-per-cycle and latency given here.
