@@ -50,7 +50,7 @@ def execute(args) -> int:
     base = update_from_args(args, "full", ranks[0])
     out = Path(args.out) if args.out else Path("reports") / f"compare_{net.name}_{hw.name}_b{args.batch}"
     with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False) as bar:
-        cmp = compare(hw, net, args.batch, ranks, base, progress=lambda lab: bar.update(1))
+        cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1))
     out.mkdir(parents=True, exist_ok=True)
     cmp.table.to_csv(out / "compare.csv", index=False)
     cmp.per_layer.to_csv(out / "compare_layers.csv", index=False)

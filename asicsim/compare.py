@@ -63,7 +63,7 @@ def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base
         "apply": base.apply, "compared_phases": list(RULE_PHASES),
         "rules": {lab: {k: v for k, v in s.items() if k not in ("update",)} for lab, s in summaries.items()},
         "totals": totals.to_dict(orient="records"),
-        "stops_paying": stops_paying(totals, ranks),
+        "stops_paying": stops_paying(totals),
         "layers_favouring": per_layer["favoured"].value_counts().to_dict(),
     }
     return Comparison(table, totals, per_layer, summary)
@@ -104,7 +104,7 @@ def _per_layer(table: pd.DataFrame, net: Network, labels: list[str]) -> pd.DataF
     return out.reset_index()
 
 
-def stops_paying(totals: pd.DataFrame, ranks: list[int]) -> dict:
+def stops_paying(totals: pd.DataFrame) -> dict:
     """Per metric of the weight-gradient + update phases: the smallest rank tried at which SBPCA
     costs at least as much as full (None: it pays at every rank tried), and whether it paid at the
     smallest rank at all."""

@@ -151,19 +151,10 @@ def available_studies() -> list[str]:
 
 
 def _find_study(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.exists():
-            raise InputError("file not found", file=p)
-        return p
-    path = STUDIES_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        raise InputError("unknown study", field="study", value=str(name_or_path),
-                         allowed=", ".join(available_studies()) + ", or a path to a .yaml file")
-    return path
+    return resolve_preset(name_or_path, STUDIES_DIR, "study")
 
 
-def _resolve_ref(ref: str, study_dir: Path, kind: str) -> str:
+def _resolve_ref(ref: str, study_dir: Path) -> str:
     """A preset name stays a name; a path is tried relative to the study file, then to the cwd."""
     p = Path(ref)
     looks_like_path = p.suffix in (".yaml", ".yml") or "/" in ref or "\\" in ref
@@ -392,7 +383,7 @@ def resolve_point(sf: StudyFile, over: dict, origin: dict, file: str, study_dir:
             raise InputError("must be a preset name or a file path", file=file,
                              field=origin.get(leaf, f"base.{leaf}"), value=ref)
     try:
-        hw_raw, hw_file = _hardware_raw(_resolve_ref(acc_ref, study_dir, "accelerator"))
+        hw_raw, hw_file = _hardware_raw(_resolve_ref(acc_ref, study_dir))
     except InputError as exc:
         fail(exc, "accelerator")
     hw_dict = copy.deepcopy(hw_raw) if isinstance(hw_raw, dict) else hw_raw
@@ -431,7 +422,7 @@ def resolve_point(sf: StudyFile, over: dict, origin: dict, file: str, study_dir:
         fail(InputError("ideal_memory must be true or false", field="ideal_memory", value=run["ideal_memory"]),
              "ideal_memory")
     try:
-        net_file, net_raw = _network_raw(_resolve_ref(net_ref, study_dir, "network"))
+        net_file, net_raw = _network_raw(_resolve_ref(net_ref, study_dir))
     except InputError as exc:
         fail(exc, "network")
     hw_json = hw.model_dump(mode="json", exclude={"description"})
@@ -475,7 +466,7 @@ def study_from_dict(data: Any, file: str | Path = "<study>") -> Study:
     sram_names = None
     if not varies_acc:
         try:
-            raw, hw_file = _hardware_raw(_resolve_ref(sf.base.accelerator, study_dir, "accelerator"))
+            raw, hw_file = _hardware_raw(_resolve_ref(sf.base.accelerator, study_dir))
         except InputError as exc:
             raise InputError(f"base accelerator: {exc}", file=file, field="base.accelerator") from None
         if isinstance(raw, dict) and isinstance(raw.get("sram"), dict):

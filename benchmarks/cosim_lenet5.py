@@ -3,7 +3,7 @@ training step charged its simulated time and energy on `edge`. Runs both trainin
 then writes benchmarks/results/cosim_lenet5.md and cosim_lenet5.png (test accuracy vs simulated
 energy and time); full histories in benchmarks/results/cosim_lenet5/<rule>/history.csv.
 
-    .venv/bin/python benchmarks/cosim_lenet5.py [--epochs 5]
+    .venv/bin/python benchmarks/cosim_lenet5.py [--epochs 5] [--report-only]
 """
 from __future__ import annotations
 
@@ -26,12 +26,14 @@ RUNS = {"full": ["--update", "full"], "sbpca_k4": ["--update", "sbpca", "--rank"
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--report-only", action="store_true", help="rebuild the record from the existing runs")
     args = ap.parse_args()
     cmds = {name: [sys.executable, "-m", "asicsim", "train", *COMMON, "--epochs", str(args.epochs), *extra,
                    "--out", str(RES / "cosim_lenet5" / name)] for name, extra in RUNS.items()}
-    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL) for c in cmds.values()]
-    if any(p.wait() for p in procs):
-        raise SystemExit("a training run failed")
+    if not args.report_only:
+        procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL) for c in cmds.values()]
+        if any(p.wait() for p in procs):
+            raise SystemExit("a training run failed")
     rows, hists = [], {}
     for name in RUNS:
         d = RES / "cosim_lenet5" / name
@@ -67,9 +69,24 @@ def main() -> None:
         table.to_markdown(index=False, floatfmt=".4f"), "",
         "Per epoch (test accuracy at the epoch's end, cumulative simulated seconds and joules):", "",
         per_epoch.to_markdown(floatfmt=".4f"), "",
-        "![accuracy vs simulated cost](cosim_lenet5.png)", ""])
+        "![accuracy vs simulated cost](cosim_lenet5.png)", "", reading(table)])
     (RES / "cosim_lenet5.md").write_text(text)
     print(text)
+
+
+def reading(table: pd.DataFrame) -> str:
+    """The record's reading, its numbers taken from the table."""
+    f, s = table.set_index("run").loc["full"], table.set_index("run").loc["sbpca_k4"]
+    t_ratio = s["sim ms/step"] / f["sim ms/step"]
+    e_pct = (s["sim mJ/step"] / f["sim mJ/step"] - 1) * 100
+    d_acc = (f["final test acc"] - s["final test acc"]) * 100
+    verdict = "does not pay" if t_ratio > 1 and e_pct > 0 else "pays in part"
+    return (f"Reading: on LeNet-5 the rank-4 update {verdict} on `edge`. Its layers are small (the largest\n"
+            "weight matrix, fc1, is 120×400), so full's gradients fit on chip and cost no DRAM traffic, while\n"
+            "SBPCA streams B·H_out·W_out pairs per conv layer through sequential sub-batches of 32 (conv1: 1,568\n"
+            f"per step, each with five k-column GEMMs and a QR): {t_ratio:.2f}× the simulated time per step and\n"
+            f"{e_pct:+.0f} % energy, and {d_acc:.1f} pp lower accuracy after the last epoch "
+            f"({s['final test acc']:.2%} vs {f['final test acc']:.2%}).\n")
 
 
 if __name__ == "__main__":
