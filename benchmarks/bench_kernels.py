@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from asicsim import kernels as K  # noqa: E402
+from asicsim.kernels import jit  # noqa: E402
+from asicsim.kernels import sbpca as sbpca_mod  # noqa: E402
 from asicsim.nn.blas import limit_blas_threads  # noqa: E402
 
 SHAPES = [(64, 576, 32, 4), (512, 4608, 32, 8), (4096, 9216, 32, 16)]
@@ -50,7 +52,7 @@ def bench_step(m, n, s, k, threads_ref=(1,)):
     st = K.SBPCAState.random(m, n, k, rng)
     st.sigma[:] = np.linspace(2.0, 1.0, k)
     Xs, Ds = rng.standard_normal((s, n)), rng.standard_normal((s, m))
-    P, Q, Yt, Zt = K._workspaces(st, s)
+    P, Q, Yt, Zt = sbpca_mod._workspaces(st, s)
     seen = 3 * s  # a mid-batch step (i = 3)
     d0, x0, s0 = st.delta.copy(), st.x.copy(), st.sigma.copy()
     # same result first
@@ -61,7 +63,7 @@ def bench_step(m, n, s, k, threads_ref=(1,)):
     work = st.copy()
 
     def nb():
-        K._step(Xs, Ds, s, seen, work.dt, work.xt, work.sigma, P, Q, Yt, Zt)
+        jit._step(Xs, Ds, s, seen, work.dt, work.xt, work.sigma, P, Q, Yt, Zt)
 
     out = {"numba": None, "ref": {}, "diff": diff}
     limit_blas_threads(1)
@@ -97,7 +99,7 @@ def main() -> int:
              f"numba {__import__('numba').__version__}. The machine was shared with other jobs: times "
              "are CPU times (process_time), best of 7 repeats.\n",
              "## One streaming step (one sub-batch: projections, 2 orthonormalisations, σ update)\n",
-             "`numba` = `asicsim.kernels._step` (modified Gram-Schmidt, register-blocked loops, one thread); "
+             "`numba` = `asicsim.kernels.jit._step` (modified Gram-Schmidt, register-blocked loops, one thread); "
              "`numpy` = `sbpca_step_ref` (BLAS GEMMs + `np.linalg.qr` + sign fix), OpenBLAS pinned to 1 "
              "thread. (A 2-thread OpenBLAS is not faster on these shapes on this 2-core VM: for small "
              "matrices its threading costs more than it saves.) MACs from `sbpca_counts(m, n, k, s, s)`. "

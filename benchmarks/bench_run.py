@@ -3,7 +3,7 @@
 Target (issue 2): < 10 s on one core of the 2-core CI machine, goal 2 s. Measured as the median of
 N runs of the real command in a subprocess pinned to one core (taskset when available), next to a
 baseline measured in the same script: the interpreter start-up plus imports alone
-(`python -c "import asicsim.cmd_run, asicsim.study"`), so the ratio is stable on a noisy machine.
+(`python -c "import asicsim.cli.run, asicsim.studies.step"`), so the ratio is stable on a noisy machine.
 Writes benchmarks/results/run.md.
 
     .venv/bin/python benchmarks/bench_run.py [--repeat 3]
@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         run = [timed([sys.executable, *CMD, "--out", d]) for _ in range(args.repeat)]
-    base = [timed([sys.executable, "-c", "import asicsim.cmd_run, asicsim.study"]) for _ in range(args.repeat)]
+    base = [timed([sys.executable, "-c", "import asicsim.cli.run, asicsim.studies.step"]) for _ in range(args.repeat)]
     r, b = statistics.median(run), statistics.median(base)
     text = f"""# `asicsim run` wall time
 

@@ -6,7 +6,7 @@
 
 Every configuration runs the *same* points (N random samples, fixed seed, over the edge design
 space: array 16²…128², global SRAM 256 KiB…8 MiB (log-uniform), LPDDR4 / HBM2, batch 8…64 (uniform), full / SBPCA k=4,16)
-into a fresh folder through `asicsim.sweep.run_sweep` — the code path of `asicsim sweep`, with
+into a fresh folder through `asicsim.studies.sweep.run_sweep` — the code path of `asicsim sweep`, with
 journaling and consolidation — on a Dask LocalCluster of 1 or 2 worker processes. The time
 includes starting the cluster. ``s/point elapsed`` and ``s/point CPU`` are the mean per-point
 simulation times (wall clock and CPU time of the worker); ``busy`` = Σ elapsed / (wall × workers)
@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from asicsim.study_file import study_from_dict  # noqa: E402
-from asicsim.sweep import run_sweep  # noqa: E402
+from asicsim.studies.expand import study_from_dict  # noqa: E402
+from asicsim.studies.sweep import run_sweep  # noqa: E402
 
 
 def bench_study(n: int, seed: int = 2024) -> dict:

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from asicsim.cli import main
+from asicsim.cli.main import main
 
 GOOD_HW = {"name": "x", "array": {"rows": 8, "cols": 8}, "sram": {"global": {"capacity_kib": 64}},
            "dram": {"preset": "lpddr4"}}

@@ -6,10 +6,11 @@ import json
 import pandas as pd
 import pytest
 
-from asicsim.cli import main
-from asicsim.config import UpdateConfig, load_hardware
-from asicsim.cosim import StepCost, cumulative, epoch_costs
-from asicsim.network import load_network
+from asicsim.cli.main import main
+from asicsim.config.hardware import load_hardware
+from asicsim.config.update import UpdateConfig
+from asicsim.studies.cosim import StepCost, cumulative, epoch_costs
+from asicsim.workload.network import load_network
 
 
 def test_cumulative_hand_worked():
@@ -25,7 +26,7 @@ def test_epoch_costs_match_run():
     hw, net = load_hardware("edge"), load_network("lenet5")
     full, last = epoch_costs(hw, net, 64, 2000, UpdateConfig())
     assert last.batch == 2000 % 64 and last.energy_j < full.energy_j
-    from asicsim.study import simulate
+    from asicsim.studies.step import simulate
     assert full.cycles == simulate(hw, net, 64).summary["total_cycles"]
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from asicsim.config import UpdateConfig
-from asicsim.lowering import GemmOp, VectorOp, lower_step
-from asicsim.network import _pair, load_network
+from asicsim.config.update import UpdateConfig
+from asicsim.workload.lowering import GemmOp, VectorOp, lower_step
+from asicsim.workload.network import _pair, load_network
 
 
 def test_resnet18_forward_gmac():
@@ -69,7 +69,7 @@ def test_cli_edge_resnet18_ratio_checks(tmp_path):
 
     import pandas as pd
 
-    from asicsim.cli import main
+    from asicsim.cli.main import main
     out = tmp_path / "r"
     assert main(["run", "--network", "resnet18", "--batch", "2", "--accelerator", "edge", "--out", str(out)]) == 0
     t = pd.read_csv(out / "layers.csv")

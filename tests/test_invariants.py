@@ -6,11 +6,13 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asicsim.config import UpdateConfig, hardware_from_dict
-from asicsim.lowering import GemmOp, lower_step
-from asicsim.mapping import _expansion, map_step
-from asicsim.network import build_network, load_network
-from asicsim.study import simulate
+from asicsim.config.hardware import hardware_from_dict
+from asicsim.config.update import UpdateConfig
+from asicsim.engine.mapping import map_step
+from asicsim.engine.tiling import operand_expansion
+from asicsim.studies.step import simulate
+from asicsim.workload.lowering import GemmOp, lower_step
+from asicsim.workload.network import build_network, load_network
 
 TINY_RESNET = {
     "name": "tiny_resnet",
@@ -82,7 +84,7 @@ def test_dram_traffic_at_least_compulsory(cfg, net, batch):
     resident = set(mapping.plan.resident)
     for op, mo in zip(lowered.ops, mapping.ops):
         if isinstance(op, GemmOp):
-            need_rd = sum(0 if t.name in resident else _expansion(t, v)[1]
+            need_rd = sum(0 if t.name in resident else operand_expansion(t, v)[1]
                           for t, v in ((op.a, op.m * op.k), (op.b, op.k * op.n)))
             assert mo.dram_read_bytes >= need_rd * op.groups, (op.layer, op.phase)
             if op.c.name not in mo.kept_on_chip:
@@ -117,7 +119,7 @@ def test_larger_sram_never_more_dram(cfg, net, momentum):
 
 
 def test_same_input_same_bytes(tmp_path):
-    from asicsim.cli import main
+    from asicsim.cli.main import main
     outs = []
     for i in range(2):
         out = tmp_path / f"o{i}"

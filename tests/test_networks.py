@@ -6,7 +6,14 @@ import importlib.util
 
 import pytest
 
-from asicsim.network import NETWORKS_DIR, ConvLayer, Network, Shape, available_networks, load_network
+from asicsim.presets import NETWORKS_DIR
+from asicsim.workload.network import (
+    ConvLayer,
+    Network,
+    Shape,
+    available_networks,
+    load_network,
+)
 
 IMAGENET_NETS = ["alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2"]
 

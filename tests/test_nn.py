@@ -8,12 +8,24 @@ import gzip
 import numpy as np
 import pytest
 
-from asicsim import data as D
 from asicsim import kernels as K
 from asicsim.errors import InputError
-from asicsim.network import build_network, load_network
-from asicsim.nn import (AvgPool, Conv2D, Flatten, GlobalAvgPool, Linear, MaxPool, ReLU, SoftmaxCE,
-                        TrainConfig, build_model, make_rule, train)
+from asicsim.nn import (
+    AvgPool,
+    Conv2D,
+    Flatten,
+    GlobalAvgPool,
+    Linear,
+    MaxPool,
+    ReLU,
+    SoftmaxCE,
+    TrainConfig,
+    build_model,
+    make_rule,
+    train,
+)
+from asicsim.nn import datasets as D
+from asicsim.workload.network import build_network, load_network
 
 EPS = 1e-6
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from asicsim.errors import InputError
-from asicsim.report import detect_kind, write_report
-from asicsim.sweep import JOURNAL, Journal
+from asicsim.report.write import detect_kind, write_report
+from asicsim.studies.journal import JOURNAL, Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = ROOT / "scripts" / "check_report_html.py"
@@ -31,9 +31,9 @@ def cli(*args, timeout=300):
 def folders(tmp_path_factory):
     base = tmp_path_factory.mktemp("reports")
     run = base / "run"
-    from asicsim.config import load_hardware
-    from asicsim.network import load_network
-    from asicsim.study import simulate
+    from asicsim.config.hardware import load_hardware
+    from asicsim.studies.step import simulate
+    from asicsim.workload.network import load_network
     simulate(load_hardware("edge"), load_network("lenet5"), 8).write(run)
     cmp_ = base / "compare"
     cli("compare", "--network", "lenet5", "--batch", "8", "--rank", "2,8", "--out", str(cmp_))
@@ -136,8 +136,8 @@ def test_html_opens_in_headless_chromium_with_every_image(folders):
 
 
 def test_sweep_over_batch_compares_per_sample(tmp_path):
-    from asicsim.study_file import study_from_dict
-    from asicsim.sweep import run_sweep
+    from asicsim.studies.expand import study_from_dict
+    from asicsim.studies.sweep import run_sweep
     s = study_from_dict({"name": "batches", "base": {"network": "lenet5"},
                          "grid": {"batch": [4, 16], "array": [{"rows": 16, "cols": 16}, {"rows": 32, "cols": 32}]}},
                         "batches.yaml")

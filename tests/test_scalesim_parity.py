@@ -8,8 +8,12 @@ import csv
 
 import pytest
 
-from asicsim.study import simulate
-from asicsim.topology import hardware_from_scalesim, load_scalesim_config, load_topology
+from asicsim.studies.step import simulate
+from asicsim.workload.topology import (
+    hardware_from_scalesim,
+    load_scalesim_config,
+    load_topology,
+)
 
 RUNS = [  # folder, config, dataflow used by the run, topology
     ("r18_scale32_os", "scale.cfg", "os", "conv_nets/Resnet18.csv"),
@@ -52,7 +56,7 @@ def test_compute_cycles_equal_scalesim(peer, folder, cfg, dataflow, topo):
 @pytest.mark.parametrize("rows,cols", [(8, 8), (16, 64), (128, 32)])
 def test_other_arrays_follow_fold_model(peer, dataflow, rows, cols):
     """Other arrays and dataflows on another topology: a hand-written fold count per layer."""
-    from asicsim.systolic import ceil_div
+    from asicsim.engine.systolic import ceil_div
 
     hw = hardware_from_scalesim(load_scalesim_config(peer / "scalesim" / "configs" / "scale.cfg"))
     hw = hw.model_copy(update={"array": hw.array.model_copy(update={"dataflow": dataflow, "rows": rows, "cols": cols})})
@@ -73,7 +77,7 @@ def test_other_arrays_follow_fold_model(peer, dataflow, rows, cols):
 
 
 def test_cli_scalesim_mode(peer, tmp_path):
-    from asicsim.cli import main
+    from asicsim.cli.main import main
     out = tmp_path / "o"
     rc = main(["run", "--scalesim-config", str(peer / "scalesim/configs/scale.cfg"), "--topology",
                str(peer / "scalesim/topologies/conv_nets/test.csv"), "--phases", "forward",
@@ -96,8 +100,8 @@ def scalesim_sram_reads(path) -> list[tuple[int, int]]:
 def test_sram_reads_equal_scalesim(peer, folder, cfg, dataflow, topo):
     """Array-side SRAM reads of the ifmap and filter buffers (1-byte words) equal SCALE-Sim's
     DETAILED_ACCESS_REPORT per layer, with ideal memory (one tile per layer, as SCALE-Sim streams)."""
-    from asicsim.lowering import lower_step
-    from asicsim.mapping import map_step
+    from asicsim.engine.mapping import map_step
+    from asicsim.workload.lowering import lower_step
 
     hw = hardware_from_scalesim(load_scalesim_config(peer / "scalesim" / "configs" / cfg))
     hw = hw.model_copy(update={"array": hw.array.model_copy(update={"dataflow": dataflow})})

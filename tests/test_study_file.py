@@ -9,7 +9,12 @@ import pytest
 import yaml
 
 from asicsim.errors import InputError
-from asicsim.study_file import available_studies, load_study, set_path, study_from_dict
+from asicsim.studies.expand import (
+    available_studies,
+    load_study,
+    set_path,
+    study_from_dict,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from asicsim import sweep as sweep_mod
 from asicsim.errors import InputError
-from asicsim.study_file import load_study, study_from_dict
-from asicsim.sweep import JOURNAL, TIMING_COLUMNS, Journal, load_results, run_sweep
+from asicsim.studies import journal as sweep_mod
+from asicsim.studies.expand import load_study, study_from_dict
+from asicsim.studies.journal import JOURNAL, TIMING_COLUMNS, Journal, load_results
+from asicsim.studies.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +127,7 @@ def test_sigkill_midway_then_resume_equals_uninterrupted(kill_study, tmp_path, w
 
 
 def _flaky_simulate(hw, net, batch, update, phases=(), ideal_memory=False):
-    from asicsim.study import simulate
+    from asicsim.studies.step import simulate
     if hw.array.rows == 32 and update.rule == "sbpca":
         raise RuntimeError("synthetic failure\nsecond line")
     return simulate(hw, net, batch, update, phases=phases, ideal_memory=ideal_memory)

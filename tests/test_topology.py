@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from asicsim.errors import InputError
-from asicsim.network import Shape
-from asicsim.topology import ScaleSimConfig, load_scalesim_config, load_topology
+from asicsim.workload.network import Shape
+from asicsim.workload.topology import (
+    ScaleSimConfig,
+    load_scalesim_config,
+    load_topology,
+)
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "peer_data"
 SCALESIM = PEER / "scalesim"

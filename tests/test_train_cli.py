@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from asicsim.cli import main
+from asicsim.cli.main import main
 
 BASE = ["train", "--network", "lenet5", "--dataset", "tiny", "--batch", "32", "--epochs", "2", "--lr", "0.05",
         "--seed", "3", "--limit-train", "320", "--limit-test", "200", "--log-every", "4"]

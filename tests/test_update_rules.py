@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from asicsim.compare import compare
-from asicsim.config import UpdateConfig, load_hardware
-from asicsim.kernels import sbpca_counts
-from asicsim.network import build_network, load_network
-from asicsim.study import simulate
+from asicsim.config.hardware import load_hardware
+from asicsim.config.update import UpdateConfig
+from asicsim.kernels.counts import sbpca_counts
+from asicsim.studies.compare import compare
+from asicsim.studies.step import simulate
+from asicsim.workload.network import build_network, load_network
 
 
 def one_layer(kind: str, **kw) -> dict:
@@ -106,7 +107,7 @@ def test_rank_sweep_cost_grows_and_stops_paying():
 
 
 def test_crossbar_apply_and_vector_projections(tmp_path):
-    from asicsim.config import hardware_from_dict, load_hardware_dict
+    from asicsim.config.hardware import hardware_from_dict, load_hardware_dict
     data, _ = load_hardware_dict("edge")
     data["crossbar"] = {"pulse_ns": 20.0, "pulse_pj_per_cell": 0.05}
     hw = hardware_from_dict(data)
@@ -130,7 +131,7 @@ def test_compare_cli_outputs(tmp_path):
 
     import pandas as pd
 
-    from asicsim.cli import main
+    from asicsim.cli.main import main
     out = tmp_path / "c"
     assert main(["compare", "--accelerator", "edge", "--network", "lenet5", "--batch", "16", "--rank", "1,4",
                  "--out", str(out)]) == 0

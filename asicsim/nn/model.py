@@ -1,6 +1,6 @@
 """Build a trainable model from the same network description the hardware simulator reads.
 
-`build_model(network, rng)` turns a `asicsim.network.Network` (a chain of layers) into `Model`.
+`build_model(network, rng)` turns a `asicsim.workload.network.Network` (a chain of layers) into `Model`.
 Supported layer types: conv (groups = 1; any stride, padding), linear, relu, relu6, maxpool,
 avgpool (ceil_mode too), global_avgpool, flatten, softmax_ce. The others of the schema
 (batchnorm, dropout, add, grouped conv) and non-chain wiring are refused with an InputError.
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ..network import ConvLayer, LinearLayer, Network, PoolLayer, _pair
-from . import layers as L
+from asicsim.errors import InputError
+from asicsim.nn import layers as L
+from asicsim.workload.network import ConvLayer, LinearLayer, Network, PoolLayer, _pair
 
 SUPPORTED = "conv (groups=1), linear, relu, relu6, maxpool, avgpool, global_avgpool, flatten, softmax_ce"
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import data as D
-from ..errors import InputError
-from ..network import load_network
-from .blas import keep_freed_memory, limit_blas_threads
-from .model import Model, build_model
-from .updates import RULES, SUB_BATCH_UNITS, make_rule
+from asicsim.errors import InputError
+from asicsim.nn import datasets as D
+from asicsim.nn.blas import keep_freed_memory, limit_blas_threads
+from asicsim.nn.model import Model, build_model
+from asicsim.nn.updates import RULES, SUB_BATCH_UNITS, make_rule
+from asicsim.workload.network import load_network
 
 SCHEDULES = ("constant", "cosine", "step")
 

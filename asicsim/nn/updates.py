@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels as K
-from .layers import _Weighted
+from asicsim import kernels as K
+from asicsim.nn.layers import _Weighted
 
 RULES = ("full", "sbpca", "svd")
 SUB_BATCH_UNITS = ("pairs", "samples")

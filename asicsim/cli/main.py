@@ -1,0 +1,64 @@
+"""Command-line entry point: ``asicsim <command> ...``.
+
+Each command lives in its own module (``asicsim.cli.<name>``) exposing ``configure(parser)`` and
+``execute(args) -> int``; this file only composes them and turns input errors into one clear line
+on stderr with exit code 2 (never a traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from asicsim.errors import InputError
+
+COMMANDS = {
+    "run": ("asicsim.cli.run", "simulate one training step (or chosen phases) of a network on an accelerator"),
+    "compare": ("asicsim.cli.compare", "full-gradient vs SBPCA rank-k updates side by side"),
+    "train": ("asicsim.cli.train", "train a CNN functionally (full / sbpca / svd updates)"),
+    "sweep": ("asicsim.cli.sweep", "run a design-space study in parallel, resumable"),
+    "report": ("asicsim.cli.report", "turn a run/compare/sweep folder into report.md + index.html"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors also exit 2, with a clear line
+        self.print_usage(sys.stderr)
+        self.exit(2, f"asicsim: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="asicsim", description="Cycle, traffic and energy simulator of ASIC training datapaths "
+                                                 "(full-gradient SGD vs SBPCA rank-k updates).")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name, (modname, help_text) in COMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:
+                continue  # command not built yet
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod.configure(p)
+        p.set_defaults(_execute=mod.execute)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_execute", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._execute(args) or 0)
+    except InputError as exc:
+        print(f"asicsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("asicsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

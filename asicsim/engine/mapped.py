@@ -1,0 +1,72 @@
+"""The mapper's typed results: tile steps, mapped ops, residency plans, and the SRAM space
+tiles may use (read by the tiling search, the event simulation and the energy model).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from asicsim.config.hardware import HardwareConfig
+
+
+@dataclass(frozen=True)
+class Step:
+    """``count`` identical consecutive tile steps."""
+    count: int
+    load_bytes: int
+    compute_cycles: int
+    write_bytes: int
+
+
+@dataclass(frozen=True)
+class MappedOp:
+    layer: str
+    phase: str
+    unit: str                  # "array" | "vector"
+    kind: str                  # "gemm" or the vector op's kind
+    m: int
+    k: int
+    n: int
+    groups: int
+    macs: int
+    vector_ops: int
+    tiling: str
+    steps: tuple[Step, ...]
+    compute_cycles: int
+    dram_read_bytes: int
+    dram_write_bytes: int
+    sram_read_bytes: dict = field(default_factory=dict)   # buffer name → bytes
+    sram_write_bytes: dict = field(default_factory=dict)
+    kept_on_chip: tuple[str, ...] = ()
+    cell_pulses: int = 0       # crossbar cell programming events (CrossbarOp)
+
+
+@dataclass(frozen=True)
+class ResidencyPlan:
+    """Which persistent tensors live on chip for the whole step, and the SRAM they reserve."""
+    name: str
+    resident: frozenset
+    reserved_bytes: dict          # buffer → bytes
+
+
+@dataclass(frozen=True)
+class Mapping:
+    plan: ResidencyPlan
+    ops: tuple[MappedOp, ...]
+
+    @property
+    def dram_bytes(self) -> int:
+        return sum(o.dram_read_bytes + o.dram_write_bytes for o in self.ops)
+
+
+class SramSpace:
+    """SRAM space available to tiles, per buffer, and where each operand role lives."""
+
+    def __init__(self, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool):
+        self.ideal = ideal
+        self.buf_of = {op: hw.buffer_of(op) for op in ("ifmap", "filter", "ofmap")}
+        self.budget = {b: (math.inf if ideal else cfg.capacity_bytes - plan.reserved_bytes.get(b, 0))
+                       for b, cfg in hw.sram.items()}
+        self.bpc = {b: (math.inf if ideal else cfg.bytes_per_cycle) for b, cfg in hw.sram.items()}
+
+

@@ -1,0 +1,111 @@
+"""Results: per-op counts, timings and energies → the layer×phase table and the summary totals.
+
+Table columns (``layers.csv``): layer, phase, m, k, n (of the phase's main GEMM; 0 for vector-only
+work), macs, vector_ops, compute_cycles (cycles the array/vector unit worked), stall_cycles,
+total_cycles (simulated wall cycles of the phase's ops), utilization (macs / (total_cycles · R·C)),
+sram_read_bytes, sram_write_bytes, dram_read_bytes, dram_write_bytes, energy_pj,
+energy_<component>_pj, tiling.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from asicsim.config.hardware import HardwareConfig
+from asicsim.engine.energy import components, op_energy_pj
+from asicsim.engine.mapped import Mapping
+from asicsim.engine.sim import OpTiming
+
+BASE_COLUMNS = ["layer", "phase", "m", "k", "n", "macs", "vector_ops", "compute_cycles", "stall_cycles",
+                "total_cycles", "utilization", "sram_read_bytes", "sram_write_bytes", "dram_read_bytes",
+                "dram_write_bytes", "energy_pj"]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One simulated training step (or the chosen phases): per layer×phase table + totals."""
+    layers: pd.DataFrame
+    summary: dict
+
+    def write(self, out_dir: str | Path) -> Path:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.layers.to_csv(out / "layers.csv", index=False)
+        (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        return out
+
+
+def op_rows(mapping: Mapping, timings: list[OpTiming], hw: HardwareConfig) -> pd.DataFrame:
+    """One row per mapped op with its counts, timing and energy."""
+    comps = components(hw)
+    rows = []
+    for mo, t in zip(mapping.ops, timings):
+        e = op_energy_pj(mo, t.total, hw)
+        row = {
+            "layer": mo.layer, "phase": mo.phase, "unit": mo.unit, "kind": mo.kind,
+            "m": mo.m, "k": mo.k, "n": mo.n, "macs": mo.macs, "vector_ops": mo.vector_ops,
+            "compute_cycles": t.busy, "total_cycles": t.total,
+            "sram_read_bytes": sum(mo.sram_read_bytes.values()),
+            "sram_write_bytes": sum(mo.sram_write_bytes.values()),
+            "dram_read_bytes": mo.dram_read_bytes, "dram_write_bytes": mo.dram_write_bytes,
+            "tiling": mo.tiling if mo.unit == "array" else "",
+        }
+        for c in comps:
+            row[f"energy_{c}_pj"] = e[c]
+        row["energy_pj"] = sum(e[c] for c in comps)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def layer_table(ops: pd.DataFrame, hw: HardwareConfig) -> pd.DataFrame:
+    """Aggregate op rows to one row per (layer, phase), in execution order."""
+    ecols = [c for c in ops.columns if c.startswith("energy_")]
+    sums = ["macs", "vector_ops", "compute_cycles", "total_cycles", "sram_read_bytes", "sram_write_bytes",
+            "dram_read_bytes", "dram_write_bytes"] + ecols
+    gemm_first = ops[ops["unit"] == "array"].groupby(["layer", "phase"], sort=False)[["m", "k", "n", "tiling"]].first()
+    agg = ops.groupby(["layer", "phase"], sort=False)[sums].sum()
+    agg = agg.join(gemm_first, how="left")
+    for c in ("m", "k", "n"):
+        agg[c] = agg[c].fillna(0).astype("int64")
+    agg["tiling"] = agg["tiling"].fillna("")
+    agg["stall_cycles"] = (agg["total_cycles"] - agg["compute_cycles"]).clip(lower=0)
+    peak = hw.peak_macs_per_cycle
+    agg["utilization"] = agg["macs"] / (agg["total_cycles"].where(agg["total_cycles"] > 0) * peak)
+    agg["utilization"] = agg["utilization"].fillna(0.0)
+    agg = agg.reset_index()
+    comp_cols = [c for c in ecols if c != "energy_pj"]
+    return agg[BASE_COLUMNS + comp_cols + ["tiling"]]
+
+
+def summarize(table: pd.DataFrame, hw: HardwareConfig, meta: dict) -> dict:
+    """Totals of a layer table, as written to summary.json."""
+    comp_cols = [c for c in table.columns if c.startswith("energy_") and c != "energy_pj"]
+    total_cycles = float(table["total_cycles"].sum())
+    phases = {}
+    for ph, g in table.groupby("phase", sort=False):
+        phases[ph] = {"cycles": float(g["total_cycles"].sum()), "energy_pj": float(g["energy_pj"].sum()),
+                      "dram_bytes": int(g["dram_read_bytes"].sum() + g["dram_write_bytes"].sum()),
+                      "macs": int(g["macs"].sum())}
+    macs = int(table["macs"].sum())
+    return {
+        **meta,
+        "total_cycles": total_cycles,
+        "compute_cycles": float(table["compute_cycles"].sum()),
+        "stall_cycles": float(table["stall_cycles"].sum()),
+        "time_s": total_cycles / hw.clock_hz,
+        "macs": macs,
+        "utilization": macs / (total_cycles * hw.peak_macs_per_cycle) if total_cycles else 0.0,
+        "dram_read_bytes": int(table["dram_read_bytes"].sum()),
+        "dram_write_bytes": int(table["dram_write_bytes"].sum()),
+        "sram_read_bytes": int(table["sram_read_bytes"].sum()),
+        "sram_write_bytes": int(table["sram_write_bytes"].sum()),
+        "energy_pj": float(table["energy_pj"].sum()),
+        "energy_breakdown_pj": {c[len("energy_"):-len("_pj")]: float(table[c].sum()) for c in comp_cols},
+        "phases": phases,
+        "peak_macs_per_cycle": hw.peak_macs_per_cycle,
+        "dram_bytes_per_cycle": hw.dram_bytes_per_cycle,
+        "clock_ghz": hw.array.clock_ghz,
+    }

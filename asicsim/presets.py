@@ -1,0 +1,48 @@
+"""Where presets live and how a name or path becomes a file: shared by every stage's loader.
+
+A preset is ``models/<kind>/<name>.yaml`` at the repository root; anything that looks like a path
+(a ``.yaml``/``.yml`` suffix, or an existing file) is used as given.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from asicsim.errors import InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
+NETWORKS_DIR = MODELS_DIR / "networks"
+ACCELERATORS_DIR = MODELS_DIR / "accelerators"
+STUDIES_DIR = MODELS_DIR / "studies"
+
+
+def load_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"malformed YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from None
+
+
+def resolve_preset(name_or_path: str | Path, folder: Path, kind: str) -> Path:
+    """The YAML file for a preset name (``<folder>/<name>.yaml``) or a path; a clear error if neither.
+    A name without a .yaml suffix is a preset unless such a file exists in the working directory."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.exists():
+            raise InputError("file not found", file=p)
+        return p
+    path = folder / f"{name_or_path}.yaml"
+    if not path.exists():
+        names = sorted(q.stem for q in folder.glob("*.yaml"))
+        raise InputError(f"unknown {kind}", field=kind, value=str(name_or_path),
+                         allowed=", ".join(names) + ", or a path to a .yaml file")
+    return path
+

@@ -1,0 +1,1 @@
+"""Composition: one simulated step, rule comparisons, co-simulation, study files and sweeps."""

@@ -1,0 +1,318 @@
+"""Network descriptions: the YAML schema, loading, and shape inference.
+
+One description serves two uses: the hardware model lowers it to GEMMs and vector work
+(`asicsim.lowering`), and the functional trainer (`asicsim.nn`) builds real layers from it.
+
+File format (``models/networks/*.yaml``)::
+
+    name: lenet5
+    input: {channels: 1, height: 28, width: 28}
+    layers:
+      - {name: conv1, type: conv, out_channels: 6, kernel: 5, padding: 2}
+      - {name: relu1, type: relu}
+      - {name: pool1, type: maxpool, kernel: 2, stride: 2}
+      - {name: flat,  type: flatten}
+      - {name: fc1,   type: linear, out_features: 10}
+      - {name: loss,  type: softmax_ce}
+
+Each layer reads the previous layer's output unless it names ``input: <layer>`` (``add`` names
+``inputs: [a, b]``); the network input is called ``input``. Shapes are (channels, height, width);
+after ``flatten`` or ``linear`` they are (features, 1, 1). Output size follows PyTorch:
+``floor((H + 2p - k) / s) + 1`` (``ceil_mode: true`` on pooling for Caffe-style nets); SCALE-Sim
+topologies use their own ``ceil`` rule and are converted in `asicsim.topology`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from asicsim.errors import InputError, validated
+from asicsim.presets import NETWORKS_DIR, load_yaml, resolve_preset  # noqa: F401  (re-used by loaders)
+
+IntPair = Union[int, tuple[int, int]]
+
+
+def _pair(v: IntPair) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class _Layer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    input: str | None = None
+
+
+class ConvLayer(_Layer):
+    type: Literal["conv"]
+    out_channels: int = Field(gt=0)
+    kernel: IntPair
+    stride: IntPair = 1
+    padding: IntPair = 0
+    groups: int = Field(1, gt=0)
+    bias: bool = True
+
+    @field_validator("kernel", "stride")
+    @classmethod
+    def _positive(cls, v):
+        if min(_pair(v)) <= 0:
+            raise ValueError("must be > 0")
+        return v
+
+    @field_validator("padding")
+    @classmethod
+    def _nonneg(cls, v):
+        if min(_pair(v)) < 0:
+            raise ValueError("must be >= 0")
+        return v
+
+
+class LinearLayer(_Layer):
+    type: Literal["linear"]
+    out_features: int = Field(gt=0)
+    bias: bool = True
+
+
+class PoolLayer(_Layer):
+    type: Literal["maxpool", "avgpool"]
+    kernel: IntPair
+    stride: IntPair | None = None
+    padding: IntPair = 0
+    ceil_mode: bool = False
+
+
+class GlobalPoolLayer(_Layer):
+    type: Literal["global_avgpool"]
+
+
+class ActLayer(_Layer):
+    type: Literal["relu", "relu6"]
+
+
+class BatchNormLayer(_Layer):
+    type: Literal["batchnorm"]
+
+
+class FlattenLayer(_Layer):
+    type: Literal["flatten"]
+
+
+class DropoutLayer(_Layer):
+    """Kept so reference nets read as published; costs one element op (a mask multiply)."""
+    type: Literal["dropout"]
+    p: float = Field(0.5, ge=0.0, lt=1.0)
+
+
+class AddLayer(_Layer):
+    type: Literal["add"]
+    inputs: tuple[str, str]
+
+
+class LossLayer(_Layer):
+    type: Literal["softmax_ce"]
+
+
+LayerDef = Annotated[
+    Union[ConvLayer, LinearLayer, PoolLayer, GlobalPoolLayer, ActLayer, BatchNormLayer,
+          FlattenLayer, DropoutLayer, AddLayer, LossLayer],
+    Field(discriminator="type"),
+]
+
+LAYER_TYPES = "conv, linear, maxpool, avgpool, global_avgpool, relu, relu6, batchnorm, flatten, dropout, add, softmax_ce"
+
+
+class InputShape(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    channels: int = Field(gt=0)
+    height: int = Field(gt=0)
+    width: int = Field(gt=0)
+
+
+class NetworkFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    source: str = ""
+    input: InputShape
+    layers: list[LayerDef] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Feature-map shape per sample: channels × height × width (features × 1 × 1 after flatten)."""
+    c: int
+    h: int
+    w: int
+
+    @property
+    def numel(self) -> int:
+        return self.c * self.h * self.w
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer with its resolved input and output shapes (per sample)."""
+    spec: _Layer
+    inputs: tuple[str, ...]
+    in_shape: Shape
+    out_shape: Shape
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.type  # type: ignore[attr-defined]
+
+    @property
+    def is_weighted(self) -> bool:
+        return self.kind in ("conv", "linear")
+
+    @property
+    def weight_shape(self) -> tuple[int, int]:
+        """(m, n) of the im2col weight matrix: m = C_out, n = C_in·kh·kw/groups (per group for conv:
+        the full matrix has groups blocks). For linear, (out_features, in_features)."""
+        s = self.spec
+        if isinstance(s, ConvLayer):
+            kh, kw = _pair(s.kernel)
+            return s.out_channels, self.in_shape.c // s.groups * kh * kw
+        if isinstance(s, LinearLayer):
+            return s.out_features, self.in_shape.numel
+        raise ValueError(f"layer {self.name} has no weights")
+
+    @property
+    def positions(self) -> int:
+        """P: output positions per sample that share the weights (H_out·W_out; 1 for linear)."""
+        return self.out_shape.h * self.out_shape.w if self.kind == "conv" else 1
+
+    @property
+    def params(self) -> int:
+        if not self.is_weighted:
+            return 2 * self.out_shape.c if self.kind == "batchnorm" else 0
+        m, n = self.weight_shape
+        bias = m if self.spec.bias else 0  # type: ignore[attr-defined]
+        return m * n + bias
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    input_shape: Shape
+    layers: tuple[Layer, ...]
+    source: str = ""
+    path: str = ""
+    _by_name: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def layer(self, name: str) -> Layer:
+        return self._by_name[name]
+
+    @property
+    def weighted_layers(self) -> tuple[Layer, ...]:
+        return tuple(l for l in self.layers if l.is_weighted)
+
+    @property
+    def num_params(self) -> int:
+        return sum(l.params for l in self.layers)
+
+    def forward_macs(self, batch: int = 1) -> int:
+        """Forward-pass MACs of conv and linear layers at this batch (exact integer)."""
+        total = 0
+        for l in self.weighted_layers:
+            m, n = l.weight_shape
+            total += batch * l.positions * m * n
+        return total
+
+
+def conv_out(size: int, k: int, s: int, p: int, ceil_mode: bool = False) -> int:
+    """Output length of a conv/pool window along one axis (PyTorch rule)."""
+    num = size + 2 * p - k
+    out = (-(-num // s) if ceil_mode else num // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:  # last window must start inside the input
+        out -= 1
+    return out
+
+
+def _infer(spec: _Layer, ins: list[Shape], where: str, file: str) -> Shape:
+    x = ins[0]
+    if isinstance(spec, ConvLayer):
+        kh, kw = _pair(spec.kernel)
+        sh, sw = _pair(spec.stride)
+        ph, pw = _pair(spec.padding)
+        if x.c % spec.groups or spec.out_channels % spec.groups:
+            raise InputError("groups must divide both input and output channels", file=file,
+                             field=f"{where}.groups", value=spec.groups,
+                             allowed=f"a divisor of in_channels={x.c} and out_channels={spec.out_channels}")
+        if kh > x.h + 2 * ph or kw > x.w + 2 * pw:
+            raise InputError("kernel larger than its (padded) input", file=file, field=f"{where}.kernel",
+                             value=spec.kernel, allowed=f"at most {x.h + 2 * ph}×{x.w + 2 * pw} for input {x.c}×{x.h}×{x.w}")
+        return Shape(spec.out_channels, conv_out(x.h, kh, sh, ph), conv_out(x.w, kw, sw, pw))
+    if isinstance(spec, PoolLayer):
+        kh, kw = _pair(spec.kernel)
+        sh, sw = _pair(spec.stride if spec.stride is not None else spec.kernel)
+        ph, pw = _pair(spec.padding)
+        if kh > x.h + 2 * ph or kw > x.w + 2 * pw:
+            raise InputError("pooling window larger than its (padded) input", file=file, field=f"{where}.kernel",
+                             value=spec.kernel, allowed=f"at most {x.h + 2 * ph}×{x.w + 2 * pw}")
+        return Shape(x.c, conv_out(x.h, kh, sh, ph, spec.ceil_mode), conv_out(x.w, kw, sw, pw, spec.ceil_mode))
+    if isinstance(spec, GlobalPoolLayer):
+        return Shape(x.c, 1, 1)
+    if isinstance(spec, (FlattenLayer,)):
+        return Shape(x.numel, 1, 1)
+    if isinstance(spec, LinearLayer):
+        return Shape(spec.out_features, 1, 1)
+    if isinstance(spec, AddLayer):
+        if ins[0] != ins[1]:
+            raise InputError("add needs two inputs of the same shape", file=file, field=f"{where}.inputs",
+                             value=f"{ins[0].c}×{ins[0].h}×{ins[0].w} vs {ins[1].c}×{ins[1].h}×{ins[1].w}")
+        return x
+    if isinstance(spec, LossLayer):
+        return Shape(1, 1, 1)
+    return x  # relu, relu6, batchnorm, dropout keep the shape
+
+
+def build_network(data: dict, file: str = "<network>") -> Network:
+    """Validate a parsed network description and resolve every layer's shapes."""
+    if not isinstance(data, dict):
+        raise InputError("a network file must be a YAML mapping with name, input, layers", file=file)
+    nf = validated(NetworkFile, data, file)
+    shapes: dict[str, Shape] = {"input": Shape(nf.input.channels, nf.input.height, nf.input.width)}
+    layers: list[Layer] = []
+    prev = "input"
+    for i, spec in enumerate(nf.layers):
+        where = f"layers[{i}]"
+        if spec.name in shapes:
+            raise InputError("duplicate layer name", file=file, field=f"{where}.name", value=spec.name,
+                             allowed="unique names other than 'input'")
+        if isinstance(spec, AddLayer):
+            srcs = tuple(spec.inputs)
+        else:
+            srcs = (spec.input or prev,)
+        for s in srcs:
+            if s not in shapes:
+                raise InputError("refers to a layer that is not defined before it", file=file,
+                                 field=f"{where}.input", value=s, allowed=f"one of {sorted(shapes)}")
+        ins = [shapes[s] for s in srcs]
+        if isinstance(spec, LossLayer) and i != len(nf.layers) - 1:
+            raise InputError("softmax_ce must be the last layer", file=file, field=f"{where}.type", value=spec.type)
+        out = _infer(spec, ins, where, file)
+        if out.h <= 0 or out.w <= 0:
+            raise InputError("layer output would be empty", file=file, field=where, value=spec.name)
+        layers.append(Layer(spec=spec, inputs=srcs, in_shape=ins[0], out_shape=out))
+        shapes[spec.name] = out
+        prev = spec.name
+    by_name = {l.name: l for l in layers}
+    return Network(name=nf.name, input_shape=shapes["input"], layers=tuple(layers), source=nf.source,
+                   path=file, _by_name=by_name)
+
+
+def available_networks() -> list[str]:
+    return sorted(p.stem for p in NETWORKS_DIR.glob("*.yaml"))
+
+
+def load_network(name_or_path: str | Path) -> Network:
+    """Load a network by preset name (``models/networks/<name>.yaml``) or by file path."""
+    path = resolve_preset(name_or_path, NETWORKS_DIR, "network")
+    return build_network(load_yaml(path), file=str(path))
