@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the peer data (read in place, never copied) and small configs."""
+"""Shared fixtures: the reference data under tests/data (copied in with its source and licence,
+see tests/data/README.md), so a bare clone runs every validation test."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +7,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PEER = REPO.parent / "shared" / "peer_data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
 def peer() -> Path:
-    if not PEER.is_dir():
-        pytest.skip(f"peer data not found at {PEER}")
-    return PEER
+    """Root of the peer tools' reference data (``scalesim/``, ``scalesim_runs/``, ...)."""
+    assert (DATA / "scalesim").is_dir(), f"reference data missing: {DATA} (see tests/data/README.md)"
+    return DATA

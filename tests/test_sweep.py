@@ -72,7 +72,7 @@ def test_local_cluster_two_workers_matches_serial(tiny_serial, tmp_path):
     pd.testing.assert_frame_equal(det(res.table), det(tiny_serial.table))
 
 
-def _poll_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60.0) -> int:
+def _poll_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 300.0) -> int:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if path.exists():

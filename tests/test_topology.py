@@ -1,5 +1,5 @@
 """SCALE-Sim topology and config import, checked against SCALE-Sim's own files and outputs
-(read in place from the shared peer data; never copied into the project)."""
+(the copies under tests/data, see tests/data/README.md)."""
 from __future__ import annotations
 
 import csv
@@ -16,9 +16,8 @@ from asicsim.workload.topology import (
     load_topology,
 )
 
-PEER = Path(__file__).resolve().parents[2] / "shared" / "peer_data"
+PEER = Path(__file__).resolve().parent / "data"
 SCALESIM = PEER / "scalesim"
-needs_peer = pytest.mark.skipif(not SCALESIM.is_dir(), reason="shared peer data not available")
 
 CONV_CSVS = sorted((SCALESIM / "topologies" / "conv_nets").glob("*.csv"))
 GEMM_CSVS = sorted((SCALESIM / "topologies" / "GEMM_mnk").glob("*.csv"))
@@ -37,7 +36,6 @@ def _mnk(layer) -> tuple[int, int, int]:
     return layer.positions, n, k
 
 
-@needs_peer
 @pytest.mark.parametrize("path", CONV_CSVS, ids=lambda p: p.name)
 def test_every_conv_topology_loads(path: Path) -> None:
     net = load_topology(path)
@@ -46,7 +44,6 @@ def test_every_conv_topology_loads(path: Path) -> None:
         assert l.inputs == ("input",) and l.kind == "conv" and l.out_shape.h >= 1 and l.out_shape.w >= 1
 
 
-@needs_peer
 @pytest.mark.parametrize("path", GEMM_CSVS, ids=lambda p: p.name)
 def test_every_gemm_topology_loads(path: Path) -> None:
     net = load_topology(path, gemm=True)
@@ -59,7 +56,6 @@ def test_every_gemm_topology_loads(path: Path) -> None:
     assert net.forward_macs(1) == sum(int(r[1]) * int(r[2]) * int(r[3]) for r in rows)
 
 
-@needs_peer
 def test_resnet18_layer0_uses_scalesim_ceil_rule() -> None:
     net = load_topology(SCALESIM / "topologies" / "conv_nets" / "Resnet18.csv")
     first = net.layers[0]
@@ -73,14 +69,12 @@ def test_resnet18_layer0_uses_scalesim_ceil_rule() -> None:
     assert net.layer("FC").out_shape == Shape(1000, 1, 1)
 
 
-@needs_peer
 def test_resnet50_matches_its_own_annotation() -> None:
     """Resnet50.csv annotates Conv1 with Eh, Ew, e2 = 110, 110, 12100 in extra columns."""
     net = load_topology(SCALESIM / "topologies" / "conv_nets" / "Resnet50.csv")
     assert net.layers[0].out_shape.h == net.layers[0].out_shape.w == 110 and net.layers[0].positions == 12100
 
 
-@needs_peer
 @pytest.mark.parametrize("run, rows, cols, dataflow", [("r18_scale32_os", 32, 32, "os"),
                                                        ("r18_google256_ws", 256, 256, "ws")])
 def test_mnk_reproduce_scalesim_cycles(run: str, rows: int, cols: int, dataflow: str) -> None:
@@ -99,7 +93,6 @@ def test_mnk_reproduce_scalesim_cycles(run: str, rows: int, cols: int, dataflow:
         assert folds * fold_len - 1 == cycles, layer.name
 
 
-@needs_peer
 def test_scale_and_google_configs() -> None:
     scale = load_scalesim_config(SCALESIM / "configs" / "scale.cfg")
     assert (scale.rows, scale.cols, scale.dataflow) == (32, 32, "ws")

@@ -27,9 +27,12 @@ compute cycles, DRAM bytes to write back) that the event simulation streams thro
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from functools import partial
 
 from asicsim.config.hardware import HardwareConfig
+from asicsim.engine import memo
 from asicsim.engine.mapped import MappedOp, Mapping, ResidencyPlan, SramSpace, Step
 from asicsim.engine.systolic import ceil_div, gemm_compute_cycles
 from asicsim.engine.tiling import map_gemm, operand_expansion
@@ -184,12 +187,27 @@ def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bo
     """Map every op in order. Tensors kept on chip by a producer are resident for their consumer."""
     space = SramSpace(hw, plan, ideal)
     resident = set(plan.resident)
+    context = (hw.model_dump_json(), tuple(sorted(space.budget.items())), ideal)
     out = []
     for op in lowered.ops:
-        mo = MAPPERS[type(op)](op, hw, space, resident)
+        mo = _map_memo(op, hw, space, resident, context)
         resident.update(mo.kept_on_chip)
         out.append(mo)
     return Mapping(plan, tuple(out))
+
+
+def _map_memo(op, hw: HardwareConfig, space: SramSpace, resident: set, context: tuple) -> MappedOp:
+    """`MAPPERS` on the name-free form of ``op`` (see `asicsim.engine.memo`), relabelled."""
+    key, names = memo.op_key(op)
+    canon_resident = frozenset(c for r, c in names.items() if r in resident)
+    mo = memo.lookup("map", (context, key, canon_resident), partial(_map_canonical, op, names, hw, space, canon_resident))
+    real = {c: r for r, c in names.items()}
+    return dataclasses.replace(mo, layer=op.layer, kept_on_chip=tuple(real[c] for c in mo.kept_on_chip))
+
+
+def _map_canonical(op, names: dict, hw: HardwareConfig, space: SramSpace, canon_resident: frozenset) -> MappedOp:
+    canon = memo.canonical(op, names)
+    return MAPPERS[type(canon)](canon, hw, space, set(canon_resident))
 
 
 def persistent_tensors(lowered: Lowered) -> dict[str, dict[str, Tensor]]:

@@ -37,6 +37,34 @@ class StepResult:
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
         return out
 
+    @property
+    def total_cycles(self) -> float:
+        """Simulated cycles of the step (sum over layer×phase rows), as in summary.json."""
+        return self.summary["total_cycles"]
+
+    @property
+    def time_s(self) -> float:
+        return self.summary["time_s"]
+
+    @property
+    def energy_pj(self) -> float:
+        """Total energy of the step (pJ), the sum of `energy_breakdown_pj`."""
+        return self.summary["energy_pj"]
+
+    @property
+    def energy_breakdown_pj(self) -> dict[str, float]:
+        """Energy per component (mac, array_reg, vector, each SRAM, dram, leakage…), pJ."""
+        return self.summary["energy_breakdown_pj"]
+
+    @property
+    def dram_bytes(self) -> int:
+        return self.summary["dram_read_bytes"] + self.summary["dram_write_bytes"]
+
+    @property
+    def phases(self) -> dict[str, dict]:
+        """Per-phase totals: cycles, energy_pj, dram_bytes, macs."""
+        return self.summary["phases"]
+
 
 def op_rows(mapping: Mapping, timings: list[OpTiming], hw: HardwareConfig) -> pd.DataFrame:
     """One row per mapped op with its counts, timing and energy."""

@@ -1,0 +1,62 @@
+"""The tile pipeline's steady-state fast-forward and the per-process memo change no number.
+
+Independent truths: the step-by-step event run (fast-forward off) for arbitrary step sequences,
+the no-memo pipeline for whole training steps, and closed forms for two hand-worked pipelines.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import asicsim
+from asicsim.engine import memo
+from asicsim.engine.mapped import Step
+from asicsim.engine.sim import LinkTiming, op_timing
+
+
+def _random_steps(rng, runs):
+    return tuple(Step(int(rng.integers(1, 40)), int(rng.integers(0, 5000)), int(rng.integers(1, 400)),
+                      int(rng.choice([0, 0, rng.integers(1, 3000)]))) for _ in range(runs))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_forward_equals_step_by_step(seed):
+    rng = np.random.default_rng(seed)
+    link = LinkTiming(float(rng.uniform(2, 64)), float(rng.uniform(0, 300)))
+    steps = _random_steps(rng, int(rng.integers(1, 6)))
+    total_ff, busy_ff = op_timing("array", steps, link, fast_forward=True)
+    total, busy = op_timing("array", steps, link, fast_forward=False)
+    assert busy_ff == busy == sum(s.count * s.compute_cycles for s in steps)
+    assert total_ff == pytest.approx(total, rel=1e-12, abs=1e-9)
+
+
+def test_compute_bound_pipeline_closed_form():
+    """Loads hidden behind compute: total = first load + latency + n·C (+ last write + latency)."""
+    link = LinkTiming(bytes_per_cycle=10.0, latency_cycles=5.0)
+    n, C, L, W = 1000, 100, 200, 0          # a 20-cycle load per 100-cycle step
+    total, busy = op_timing("array", (Step(n, L, C, W),), link)
+    assert busy == n * C
+    assert total == pytest.approx(L / 10 + 5 + n * C)
+
+
+def test_link_bound_pipeline_closed_form():
+    """Link-bound: every step waits for its load; the link streams n loads back to back."""
+    link = LinkTiming(bytes_per_cycle=1.0, latency_cycles=0.0)
+    n, C, L = 500, 10, 100                   # 100-cycle loads, 10-cycle compute
+    total, _ = op_timing("array", (Step(n, L, C, 0),), link)
+    assert total == pytest.approx(n * L + C)
+
+
+@pytest.mark.parametrize("kw", [dict(network="resnet18", accelerator="edge", batch=8),
+                                dict(network="mobilenetv2", accelerator="cloud", batch=4, update="sbpca", rank=4),
+                                dict(network="vgg_cifar_small", accelerator="edge", batch=16, momentum=0.9)])
+def test_memo_changes_no_number(kw):
+    memo.clear()
+    cold = asicsim.simulate(**kw)
+    warm = asicsim.simulate(**kw)          # every op a hit now
+    with memo.disabled():
+        fresh = asicsim.simulate(**kw)
+    assert memo.stats()["hits"] > 0
+    for r in (cold, warm):
+        assert r.layers.equals(fresh.layers)
+        assert r.summary == fresh.summary
