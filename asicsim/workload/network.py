@@ -324,11 +324,30 @@ def load_network(name_or_path: str | Path) -> Network:
     return build_network(load_yaml(path), file=str(path))
 
 
-def load_onnx_network(path: str | Path) -> Network:
-    """A `Network` from an ONNX model; each layer's shape is checked against ONNX's shape inference."""
-    from asicsim.workload.onnx_import import check_shapes, onnx_network_data  # optional 'onnx' extra
+def _onnx_network(path: str | Path) -> tuple[dict, Network]:
+    """(description mapping, `Network`) of an ONNX model; every layer's shape is checked against
+    ONNX's own shape inference."""
+    from asicsim.workload.onnx_import import (  # optional 'onnx' extra
+        check_shapes,
+        onnx_network_data,
+    )
 
     data, onnx_shapes = onnx_network_data(path)
     net = build_network(data, file=str(path))
     check_shapes(net, onnx_shapes)
-    return net
+    return data, net
+
+
+def load_onnx_network(path: str | Path) -> Network:
+    return _onnx_network(path)[1]
+
+
+def network_description(name_or_path: str | Path) -> tuple[str, dict]:
+    """(file, validated description mapping) of a network reference: a YAML file's own mapping, or
+    for ``.onnx`` the mapping the importer writes (deterministic, so it can key a sweep point)."""
+    if Path(name_or_path).suffix.lower() == ".onnx":
+        return str(name_or_path), _onnx_network(name_or_path)[0]
+    path = resolve_preset(name_or_path, NETWORKS_DIR, "network")
+    raw = load_yaml(path)
+    build_network(raw, file=str(path))
+    return str(path), raw

@@ -196,14 +196,15 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
             raise _fail(gr, node, i, f"input '{t}' is not produced by a supported data node before it")
         return src[t]
 
-    def emit(node, i, spec: dict, inp: str | None = None):
+    def emit(node, i, spec: dict, inp: str | None = None, check: bool = True):
         nm = name_for(node, i)
         d = {"name": nm, **spec}
         if inp is not None and "inputs" not in spec:
             d["input"] = inp
         layers.append(d)
         src[node.output[0]] = nm
-        onnx_out[nm] = node.output[0]
+        if check:   # softmax_ce outputs the loss, not ONNX's probabilities: nothing to compare
+            onnx_out[nm] = node.output[0]
 
     for i, node in enumerate(g.node):
         op, a = node.op_type, _attrs(node)
@@ -312,7 +313,7 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
             if i != last:
                 raise _fail(gr, node, i, "Softmax is supported only as the last node (the loss)",
                             "Softmax/LogSoftmax as the graph's last node")
-            emit(node, i, {"type": "softmax_ce"}, data_in(node, i))
+            emit(node, i, {"type": "softmax_ce"}, data_in(node, i), check=False)
         else:
             raise _fail(gr, node, i, f"op type '{op}' is not supported")
     if not layers:
