@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("onnx")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import zigzag_validation as zv  # noqa: E402
+import zigzag_validation as zv
 
-from asicsim.studies.zigzag import as_dict  # noqa: E402
+from asicsim.studies.zigzag import as_dict
 
 RECORD = json.loads((ROOT / "benchmarks" / "results" / "zigzag_validation.json").read_text())
 
