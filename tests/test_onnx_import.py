@@ -202,3 +202,25 @@ def test_sweep_network_axis_takes_onnx(tmp_path):
         assert res["error"].isna().all()
     for col in ("energy_pj", "total_cycles", "dram_read_bytes"):
         assert res[col].iloc[0] == res[col].iloc[1], col
+
+
+def test_torch_flatten_pattern_matmul_bias_and_clip(tmp_path):
+    """x.view(x.size(0), -1) exported as Shape→Gather→Unsqueeze→Concat→Reshape, then MatMul + Add
+    (a bias), Clip(0, 6) with bounds as inputs: flatten, linear with bias, relu6."""
+    i64 = TensorProto.INT64
+    inits = [helper.make_tensor("idx", i64, [], [0]), helper.make_tensor("ax", i64, [1], [0]),
+             helper.make_tensor("minus1", i64, [1], [-1]), helper.make_tensor("lo", F, [], [0.0]),
+             helper.make_tensor("hi", F, [], [6.0]), helper.make_tensor("b", F, [10], [0.0] * 10)]
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "idx"], ["n"]),
+             helper.make_node("Unsqueeze", ["n", "ax"], ["n1"]), helper.make_node("Concat", ["n1", "minus1"], ["shp"], axis=0),
+             helper.make_node("Reshape", ["x", "shp"], ["f"], name="/flat/Reshape"),
+             helper.make_node("MatMul", ["f", "W"], ["mm"], name="/fc/MatMul"),
+             helper.make_node("Add", ["mm", "b"], ["z"], name="/fc/Add"),
+             helper.make_node("Clip", ["z", "lo", "hi"], ["y"], name="/act/Clip")]
+    ins = [helper.make_tensor_value_info("x", F, [1, 8, 4, 4]), helper.make_tensor_value_info("W", F, [128, 10])]
+    g = helper.make_graph(nodes, "g", ins, [helper.make_tensor_value_info("y", F, None)], initializer=inits)
+    net = load_network(_save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), tmp_path))
+    assert [(l.name, l.kind) for l in net.layers] == [("flat", "flatten"), ("fc", "linear"), ("act", "relu6"),
+                                                     ("loss", "softmax_ce")]
+    fc = net.layer("fc")
+    assert fc.spec.bias and fc.params == 128 * 10 + 10 and net.forward_macs(1) == 1280

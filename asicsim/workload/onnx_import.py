@@ -75,7 +75,7 @@ class _Graph:
         self.file = file
         g = model.graph
         try:
-            inferred = onnx.shape_inference.infer_shapes(model).graph
+            inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
         except Exception:  # noqa: BLE001 - inference is a cross-check only; it may fail on odd graphs
             inferred = g
         self.shapes: dict[str, tuple] = {}
@@ -108,6 +108,41 @@ class _Graph:
 def _fail(gr: _Graph, node, i: int, why: str, allowed: str = SUPPORTED_OPS) -> InputError:
     return InputError(f"{gr.where(node, i)}: {why}", file=gr.file, field=f"graph.node[{i}]",
                       value=node.op_type, allowed=allowed)
+
+
+def _fold_shape_op(gr: _Graph, node, a: dict) -> None:
+    """Evaluate a shape-arithmetic node when its inputs are known, so a Reshape target computed
+    from ``x.shape`` is a constant (ONNX's data propagation does not always get there). The
+    batch dimension counts as 1 when symbolic: asicsim sets the batch itself."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    op, out = node.op_type, node.output[0]
+    if op == "Constant":
+        if "value" in a:
+            gr.consts[out] = numpy_helper.to_array(a["value"])
+        return
+    if op == "Shape":
+        shp = gr.shapes.get(node.input[0])
+        if shp:
+            dims = [1 if j == 0 and d is None else d for j, d in enumerate(shp)]
+            if all(d is not None for d in dims):
+                gr.consts[out] = np.array(dims, dtype=np.int64)
+        return
+    vals = [gr.value(t) for t in node.input if t]
+    if any(v is None for v in vals):
+        return
+    if op == "Gather":
+        gr.consts[out] = np.take(vals[0], vals[1], axis=a.get("axis", 0))
+    elif op in ("Unsqueeze", "Squeeze"):
+        axes = a.get("axes", vals[1].tolist() if len(vals) > 1 else None)
+        v = vals[0]
+        gr.consts[out] = (np.expand_dims(v, tuple(axes)) if op == "Unsqueeze"
+                          else np.squeeze(v, axis=tuple(axes) if axes is not None else None))
+    elif op == "Concat":
+        gr.consts[out] = np.concatenate([np.atleast_1d(v) for v in vals], axis=a.get("axis", 0))
+    elif op == "Cast":
+        gr.consts[out] = vals[0]
 
 
 def _sym_pads(gr, node, i, a: dict, kernel: tuple[int, int], strides, dil, in_hw) -> tuple[int, int]:
@@ -206,21 +241,18 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
         if check:   # softmax_ce outputs the loss, not ONNX's probabilities: nothing to compare
             onnx_out[nm] = node.output[0]
 
-    for i, node in enumerate(g.node):
+    def handle(i: int, node) -> None:
         op, a = node.op_type, _attrs(node)
         if op in _SHAPE_OPS:
-            if op == "Constant":
-                from onnx import numpy_helper
-                if "value" in a:
-                    gr.consts[node.output[0]] = numpy_helper.to_array(a["value"])
+            _fold_shape_op(gr, node, a)
             ins = [t for t in node.input if t]
             if op == "Shape" or all(t in shape_only or t in gr.init or t in gr.consts for t in ins):
                 shape_only.update(node.output)
-                continue
+                return
             raise _fail(gr, node, i, "shape arithmetic on data tensors is not supported")
         if op == "Identity":
             src[node.output[0]] = data_in(node, i)
-            continue
+            return
         if op == "Conv":
             wshape = gr.shape_of(node.input[1])
             if wshape is None or len(wshape) != 4:
@@ -228,6 +260,8 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
             kernel = tuple(a.get("kernel_shape", wshape[2:]))
             strides = tuple(a.get("strides", (1, 1)))
             dil = tuple(a.get("dilations", (1, 1)))
+            if not len(kernel) == len(strides) == len(dil) == 2:
+                raise _fail(gr, node, i, "only 2-D convolutions are supported", "2-D Conv")
             in_shape = gr.shapes.get(node.input[0])
             in_hw = tuple(in_shape[2:]) if in_shape and len(in_shape) == 4 and all(in_shape[2:]) else None
             pads = _sym_pads(gr, node, i, a, kernel, strides, dil, in_hw)
@@ -250,7 +284,7 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
             consts = [t for t in node.input if t in gr.init or t in gr.consts]
             if not consts:
                 emit(node, i, {"type": "add", "inputs": [data_in(node, i, 0), data_in(node, i, 1)]})
-                continue
+                return
             other = next(t for t in node.input if t not in consts)
             prev = next((d for d in layers if d["name"] == src.get(other)), None)
             if prev is None or prev["type"] not in ("linear", "conv") or prev["bias"] or prev is not layers[-1]:
@@ -260,10 +294,10 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
             src[node.output[0]] = prev["name"]
             onnx_out[prev["name"]] = node.output[0]
         elif op in ("MaxPool", "AveragePool"):
-            kernel = tuple(a["kernel_shape"])
-            if len(kernel) != 2 or tuple(a.get("dilations", (1, 1))) != (1, 1):
-                raise _fail(gr, node, i, "only 2-D pooling without dilation is supported", "2-D MaxPool/AveragePool")
+            kernel = tuple(a.get("kernel_shape", ()))
             strides = tuple(a.get("strides", (1, 1)))
+            if len(kernel) != 2 or len(strides) != 2 or tuple(a.get("dilations", (1, 1))) != (1, 1):
+                raise _fail(gr, node, i, "only 2-D pooling without dilation is supported", "2-D MaxPool/AveragePool")
             in_shape = gr.shapes.get(node.input[0])
             in_hw = tuple(in_shape[2:]) if in_shape and len(in_shape) == 4 and all(in_shape[2:]) else None
             pads = _sym_pads(gr, node, i, a, kernel, strides, (1, 1), in_hw)
@@ -316,6 +350,12 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
             emit(node, i, {"type": "softmax_ce"}, data_in(node, i), check=False)
         else:
             raise _fail(gr, node, i, f"op type '{op}' is not supported")
+
+    for i, node in enumerate(g.node):
+        try:
+            handle(i, node)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:   # malformed attributes/inputs
+            raise _fail(gr, node, i, f"malformed node ({type(exc).__name__}: {exc})") from None
     if not layers:
         raise InputError("the graph has no supported layers", file=file, field="graph.node")
     if layers[-1]["type"] != "softmax_ce":
