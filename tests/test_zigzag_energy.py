@@ -58,6 +58,8 @@ def test_levels_without_a_modelling_difference_agree(cases):
         assert g.energy_pj["other"] == 0.0
     zz, g = cases["resnet18"]["zigzag"], cases["resnet18"]["asicsim_gemm"]
     assert (g.dram_read_bytes, g.dram_write_bytes) == (zz.dram_read_bytes, zz.dram_write_bytes)
+    for name, v in zz.layers.items():      # every weight, input and output moved once, layer by layer
+        assert g.layers[name][3:] == v[3:], name
     assert g.energy_pj["dram"] == pytest.approx(zz.energy_pj["dram"], rel=1e-12)
     # conv2_1's SRAM, hand-worked: ifmap reads (ZigZag's I reads) + 17 psum read-backs + the final
     # output read; writes: the input fill + 18 psum writes (⌈576/32⌉ folds × 3136 × 64 × 2 B)

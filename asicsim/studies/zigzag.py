@@ -46,7 +46,8 @@ class Side:
     dram_write_bytes: int
     sram_read_bytes: int                     # the I/O buffer (ZigZag's sram_2MB, asicsim's `global`)
     sram_write_bytes: int
-    layers: dict[str, tuple[float, float, float]]   # layer → (energy pJ, cycles, compute cycles)
+    # layer → (energy pJ, cycles, compute cycles (ZigZag: ideal), DRAM read bytes, DRAM write bytes)
+    layers: dict[str, tuple[float, float, float, int, int]]
 
 
 def layer_key(name: str) -> str:
@@ -62,18 +63,21 @@ def zigzag_side(result: dict) -> Side:
     for lvl, names in ZZ_LEVELS.items():
         e[lvl] = float(sum(mem.get(n, 0.0) for n in names))
     rd = wr = s_rd = s_wr = 0
+    layers = {}
     for layer in result["layers"]:
+        l_rd = l_wr = 0
         for operand, moves in layer["mem_word_access"].items():
             counts = [tuple(map(int, m.groups())) for m in map(_MOVE.search, moves) if m]
             r_up, w_down, r_down, w_up = counts[-1]     # the last level of every operand is the DRAM
-            rd += (r_up + r_down) * DRAM_WORD_BYTES
-            wr += (w_up + w_down) * DRAM_WORD_BYTES
+            l_rd += (r_up + r_down) * DRAM_WORD_BYTES
+            l_wr += (w_up + w_down) * DRAM_WORD_BYTES
             if operand in ("I", "O"):                  # I and O pass through sram_2MB (2048-bit words)
                 r_up, w_down, r_down, w_up = counts[-2]
                 s_rd += (r_up + r_down) * SRAM_WORD_BYTES
                 s_wr += (w_up + w_down) * SRAM_WORD_BYTES
-    layers = {layer_key(l["layer"]): (float(l["energy_pJ"]), float(l["latency_cycles"]), float(l["ideal_cycles"]))
-              for l in result["layers"]}
+        rd, wr = rd + l_rd, wr + l_wr
+        layers[layer_key(layer["layer"])] = (float(layer["energy_pJ"]), float(layer["latency_cycles"]),
+                                             float(layer["ideal_cycles"]), l_rd, l_wr)
     ideal = float(sum(l["ideal_cycles"] for l in result["layers"]))
     return Side(e, float(result["energy_total_pJ"]), float(result["latency_total_cycles"]), ideal, rd, wr,
                 s_rd, s_wr, layers)
@@ -94,11 +98,13 @@ def asicsim_sides(hw: HardwareConfig, net: Network, batch: int = 1) -> tuple[Sid
         other = [c for c in df.columns if c.startswith("energy_") and c != "energy_pj"
                  and c[len("energy_"):-len("_pj")] not in sum(ASICSIM_LEVELS.values(), ())]
         e["other"] = float(df[other].sum().sum())   # vector unit, static: 0 on tpu_like
-        per = df.groupby("layer", sort=False)[["energy_pj", "total_cycles", "compute_cycles"]].sum()
+        per = df.groupby("layer", sort=False)[["energy_pj", "total_cycles", "compute_cycles", "dram_read_bytes",
+                                               "dram_write_bytes"]].sum()
         return Side(e, float(df["energy_pj"].sum()), float(df["total_cycles"].sum()), float(df["compute_cycles"].sum()),
                     int(df["dram_read_bytes"].sum()), int(df["dram_write_bytes"].sum()),
                     int(df["global_read"].sum()), int(df["global_write"].sum()),
-                    {k: (float(v.energy_pj), float(v.total_cycles), float(v.compute_cycles)) for k, v in per.iterrows()})
+                    {k: (float(v.energy_pj), float(v.total_cycles), float(v.compute_cycles), int(v.dram_read_bytes),
+                         int(v.dram_write_bytes)) for k, v in per.iterrows()})
 
     return side(ops[ops["unit"] == "array"]), side(ops)
 
