@@ -18,7 +18,7 @@ from asicsim.workload.network import load_network
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accelerator", default="edge", help="preset name or YAML file [edge]")
-    p.add_argument("--network", default="resnet18", help="preset name or YAML file [resnet18]")
+    p.add_argument("--network", default="resnet18", help="preset name, YAML file or .onnx file [resnet18]")
     p.add_argument("--batch", type=int, default=32, help="mini-batch size B [32]")
     p.add_argument("--rank", default="1,4,16", help="comma list of SBPCA ranks [1,4,16]")
     add_update_arguments(p)

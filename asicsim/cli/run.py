@@ -44,7 +44,7 @@ def update_from_args(args, rule: str, rank: int) -> UpdateConfig:
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accelerator", help="preset name (models/accelerators) or YAML file [edge]")
-    p.add_argument("--network", help="preset name (models/networks) or YAML file [resnet18]")
+    p.add_argument("--network", help="preset name (models/networks), YAML file or .onnx file [resnet18]")
     p.add_argument("--batch", type=int, help="mini-batch size B [32; 1 with --topology]")
     p.add_argument("--update", choices=["full", "sbpca"], default="full", help="weight-update rule")
     p.add_argument("--rank", type=int, default=4, help="SBPCA rank k")

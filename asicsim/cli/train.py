@@ -26,7 +26,7 @@ def _positive_int(text: str) -> int:
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network", default="lenet5",
-                   help="network preset in models/networks/ or a .yaml path (default: lenet5)")
+                   help="network preset in models/networks/, a .yaml path or a .onnx file (default: lenet5)")
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS,
                    help="fashion-mnist (Debian package dataset-fashion-mnist), mnist/idx (needs --data-dir), "
                         "or tiny (2,000+500 images shipped for tests); default fashion-mnist")

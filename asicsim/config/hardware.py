@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from asicsim.config.energy_table import apply_energy_table
 from asicsim.errors import InputError, validated
 from asicsim.presets import ACCELERATORS_DIR, load_yaml, resolve_preset
 
@@ -227,8 +228,12 @@ class HardwareConfig(_Strict):
 
 
 def hardware_from_dict(data: dict, file: str | Path = "<accelerator>") -> HardwareConfig:
+    """Validate an accelerator mapping; ``energy: {table: FILE}`` first sets per-action energies from
+    an Accelergy-style table (`asicsim.config.energy_table`)."""
     if not isinstance(data, dict):
         raise InputError("an accelerator file must be a YAML mapping with array, sram, dram", file=file)
+    if "energy" in data:
+        data = apply_energy_table(data, file)
     return validated(HardwareConfig, data, file)
 
 

@@ -79,6 +79,9 @@ def build_model(network: Network, rng: np.random.Generator | int = 0) -> Model:
             if s.groups != 1:
                 raise InputError("grouped/depthwise conv is not supported by the trainer", file=where,
                                  field=f"layers[{i}].groups", value=s.groups, allowed="1")
+            if _pair(s.dilation) != (1, 1):
+                raise InputError("dilated conv is not supported by the trainer", file=where,
+                                 field=f"layers[{i}].dilation", value=s.dilation, allowed="1")
             layers.append(L.Conv2D(lay.name, lay.in_shape.c, s.out_channels, _pair(s.kernel), _pair(s.stride),
                                    _pair(s.padding), s.bias, rng))
         elif kind == "linear":

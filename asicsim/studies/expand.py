@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from asicsim.config.hardware import SramConfig, hardware_from_dict, load_hardware_dict
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError, pydantic_to_input_error
-from asicsim.presets import NETWORKS_DIR, STUDIES_DIR, load_yaml, resolve_preset
+from asicsim.presets import STUDIES_DIR, load_yaml, resolve_preset
 from asicsim.studies.spec import (
     ALLOWED_ROOTS,
     DISTRIBUTIONS,
@@ -33,7 +33,7 @@ from asicsim.studies.spec import (
     StudyFile,
 )
 from asicsim.workload.lowering import PHASES
-from asicsim.workload.network import build_network
+from asicsim.workload.network import network_description
 
 # --------------------------------------------------------------------------- helpers
 
@@ -49,7 +49,7 @@ def _find_study(name_or_path: str | Path) -> Path:
 def _resolve_ref(ref: str, study_dir: Path) -> str:
     """A preset name stays a name; a path is tried relative to the study file, then to the cwd."""
     p = Path(ref)
-    looks_like_path = p.suffix in (".yaml", ".yml") or "/" in ref or "\\" in ref
+    looks_like_path = p.suffix in (".yaml", ".yml", ".onnx") or "/" in ref or "\\" in ref
     if not looks_like_path:
         return ref
     if not p.is_absolute() and (study_dir / p).exists():
@@ -170,10 +170,8 @@ def _sampler(spec: Any, file: str, where: str):
 @functools.lru_cache(maxsize=64)
 def _network_raw(ref: str) -> tuple[str, dict]:
     """(resolved file, canonical raw mapping) of a network reference; validated once."""
-    path = resolve_preset(ref, NETWORKS_DIR, "network")
-    raw = load_yaml(path)
-    build_network(raw, file=str(path))  # validates; raises InputError naming the network file
-    return str(path.resolve()), raw
+    path, raw = network_description(ref)   # validates; raises InputError naming the network file
+    return str(Path(path).resolve()), raw
 
 
 @functools.lru_cache(maxsize=64)

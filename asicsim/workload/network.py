@@ -53,8 +53,9 @@ class ConvLayer(_Layer):
     padding: IntPair = 0
     groups: int = Field(1, gt=0)
     bias: bool = True
+    dilation: IntPair = 1   # kernel taps spaced d apart: covers d·(k−1)+1 inputs, same MACs
 
-    @field_validator("kernel", "stride")
+    @field_validator("kernel", "stride", "dilation")
     @classmethod
     def _positive(cls, v):
         if min(_pair(v)) <= 0:
@@ -241,6 +242,8 @@ def _infer(spec: _Layer, ins: list[Shape], where: str, file: str) -> Shape:
         kh, kw = _pair(spec.kernel)
         sh, sw = _pair(spec.stride)
         ph, pw = _pair(spec.padding)
+        dh, dw = _pair(spec.dilation)
+        kh, kw = dh * (kh - 1) + 1, dw * (kw - 1) + 1   # extent of the dilated window
         if x.c % spec.groups or spec.out_channels % spec.groups:
             raise InputError("groups must divide both input and output channels", file=file,
                              field=f"{where}.groups", value=spec.groups,
@@ -313,6 +316,38 @@ def available_networks() -> list[str]:
 
 
 def load_network(name_or_path: str | Path) -> Network:
-    """Load a network by preset name (``models/networks/<name>.yaml``) or by file path."""
+    """Load a network by preset name (``models/networks/<name>.yaml``) or by file path (a ``.onnx``
+    file goes through `asicsim.workload.onnx_import`, then the same validation and shape inference)."""
+    if Path(name_or_path).suffix.lower() == ".onnx":
+        return load_onnx_network(name_or_path)
     path = resolve_preset(name_or_path, NETWORKS_DIR, "network")
     return build_network(load_yaml(path), file=str(path))
+
+
+def _onnx_network(path: str | Path) -> tuple[dict, Network]:
+    """(description mapping, `Network`) of an ONNX model; every layer's shape is checked against
+    ONNX's own shape inference."""
+    from asicsim.workload.onnx_import import (  # optional 'onnx' extra
+        check_shapes,
+        onnx_network_data,
+    )
+
+    data, onnx_shapes = onnx_network_data(path)
+    net = build_network(data, file=str(path))
+    check_shapes(net, onnx_shapes)
+    return data, net
+
+
+def load_onnx_network(path: str | Path) -> Network:
+    return _onnx_network(path)[1]
+
+
+def network_description(name_or_path: str | Path) -> tuple[str, dict]:
+    """(file, validated description mapping) of a network reference: a YAML file's own mapping, or
+    for ``.onnx`` the mapping the importer writes (deterministic, so it can key a sweep point)."""
+    if Path(name_or_path).suffix.lower() == ".onnx":
+        return str(name_or_path), _onnx_network(name_or_path)[0]
+    path = resolve_preset(name_or_path, NETWORKS_DIR, "network")
+    raw = load_yaml(path)
+    build_network(raw, file=str(path))
+    return str(path), raw
