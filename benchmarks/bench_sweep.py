@@ -71,13 +71,43 @@ def run(n: int, workers: int, seed: int) -> dict:
             "projected_1000_min": 1000 / (len(study.points) / wall * 60), "load": f"{load0} → {load1}"}
 
 
+def memo_ratio(n: int, seed: int) -> dict:
+    """CPU time per point of the same points in one process, memo off then on (a ratio, so robust
+    to machine load), and whether every number agrees."""
+    from asicsim.engine import memo
+    from asicsim.studies.sweep import run_point
+
+    study = study_from_dict(bench_study(n, seed), "<bench>")
+    drop = ("wall_s", "cpu_s")
+    memo.clear()
+    t0 = time.process_time()
+    with memo.disabled():
+        cold = [run_point(p) for p in study.points]
+    t1 = time.process_time()
+    warm = [run_point(p) for p in study.points]
+    t2 = time.process_time()
+    same = all({k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
+               for a, b in zip(cold, warm))
+    return {"points": n, "uncached_s": (t1 - t0) / n, "cached_s": (t2 - t1) / n, "ratio": (t1 - t0) / (t2 - t1),
+            "identical": same, **memo.stats()}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=100)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--write", action="store_true", help="write benchmarks/results/sweep.md")
+    ap.add_argument("--memo", type=int, default=0, metavar="N",
+                    help="also time N points in-process with the mapping/timing memo off and on")
     args = ap.parse_args(argv)
+    memo_line = ""
+    if args.memo:
+        m = memo_ratio(args.memo, args.seed)
+        memo_line = (f"Memo (same {m['points']} points in one process, CPU time): uncached {m['uncached_s']:.3f} s/point, "
+                     f"cached {m['cached_s']:.3f} s/point, {m['ratio']:.2f}× faster; numbers identical: "
+                     f"{m['identical']}; {m['hits']} hits / {m['misses']} misses.\n")
+        print(memo_line, flush=True)
     rows = []
     for w in args.workers:
         r = run(args.points, w, args.seed)
@@ -105,7 +135,7 @@ def main(argv=None) -> int:
                 f"{os.cpu_count()} cores, Python {platform.python_version()}.\n")
         with out.open("a") as f:
             f.write(f"\n### `bench_sweep.py --points {args.points} --workers {' '.join(map(str, args.workers))}`\n\n"
-                    + head + "\n" + table + "\n")
+                    + head + "\n" + table + "\n" + ("\n" + memo_line if memo_line else ""))
         print(f"appended to {out}")
     return 0
 
