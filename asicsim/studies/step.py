@@ -8,16 +8,24 @@ import math
 
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
+from asicsim.engine.dram import BankedTiming, banked_timing
 from asicsim.engine.mapping import map_step
-from asicsim.engine.results import StepResult, layer_table, op_rows, summarize
+from asicsim.engine.results import StepResult, banked_summary, layer_table, op_rows, summarize
 from asicsim.engine.sim import LinkTiming, simulate_ops
+from asicsim.engine.timeline import Recorder, timeline_table
 from asicsim.workload.lowering import PHASES, lower_step
 from asicsim.workload.network import Network
+from asicsim.workload.summary import network_table
 
 
-def link_timing(hw: HardwareConfig, ideal_memory: bool) -> LinkTiming:
+TIMELINE_BARS = 4000   # timeline resolution: the step's cycles / this (report drawing only)
+
+
+def link_timing(hw: HardwareConfig, ideal_memory: bool) -> LinkTiming | BankedTiming:
     if ideal_memory:
         return LinkTiming(math.inf, 0.0)
+    if hw.dram.model == "banked":
+        return banked_timing(hw.dram, hw.array.clock_ghz)
     return LinkTiming(hw.dram_bytes_per_cycle, hw.dram.latency_ns * hw.array.clock_ghz)
 
 
@@ -29,7 +37,9 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
     and cycles are the array's alone (the SCALE-Sim-compatible compute count)."""
     lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
     mapping = map_step(lowered, hw, ideal=ideal_memory)
-    timings = simulate_ops(mapping.ops, link_timing(hw, ideal_memory))
+    link = link_timing(hw, ideal_memory)
+    rec = Recorder()
+    timings = simulate_ops(mapping.ops, link, rec)
     ops = op_rows(mapping, timings, hw)
     table = layer_table(ops, hw)
     meta = {
@@ -37,4 +47,10 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
         "ideal_memory": ideal_memory, "update": update.model_dump(), "residency_plan": mapping.plan.name,
         "array": f"{hw.array.rows}x{hw.array.cols} {hw.array.dataflow}",
     }
-    return StepResult(table, summarize(table, hw, meta))
+    summary = summarize(table, hw, meta)
+    if isinstance(link, BankedTiming):
+        summary["dram_banked"] = banked_summary(timings, mapping, link)
+    span = timings[-1].end if timings else 0.0
+    timeline = timeline_table(rec, [o.layer for o in mapping.ops], [o.phase for o in mapping.ops],
+                              span / TIMELINE_BARS)
+    return StepResult(table, summary, network=network_table(net), timeline=timeline)
