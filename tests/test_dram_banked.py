@@ -15,6 +15,7 @@ from asicsim.config.dram_timing import DRAM_TIMINGS
 from asicsim.config.hardware import DramConfig, hardware_from_dict, load_hardware
 from asicsim.engine.dram import BankedDram, BankedTiming, banked_timing
 from asicsim.errors import InputError
+from asicsim.presets import ACCELERATORS_DIR
 from asicsim.studies.step import simulate
 from asicsim.workload.network import load_network
 
@@ -156,7 +157,7 @@ def test_bad_banked_config_names_the_field(dram, msg):
 
 
 def test_bad_banked_config_exits_2(tmp_path, capsys):
-    hw = yaml.safe_load(open(load_hardware.__globals__["ACCELERATORS_DIR"] / "edge.yaml"))
+    hw = yaml.safe_load((ACCELERATORS_DIR / "edge.yaml").read_text())
     hw["dram"]["model"] = "banked"
     hw["dram"]["timing"] = {"banks": 0}
     p = tmp_path / "bad.yaml"

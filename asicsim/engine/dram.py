@@ -5,7 +5,7 @@ Why analytic per row segment, not per-burst events: ResNet-18 b32 on ``edge`` mo
 DRAM, about 69 M bursts of 64 B; one simpy event per burst would take minutes. A transfer is
 instead cut into *row segments* (the bursts of one channel that fall in one row of one bank) and
 each segment's first and last data beat is computed in closed form from the channel's state
-(``_segment``): ~1 M segments for that run, looped in numba. Bursts inside a segment are row hits
+(`asicsim.engine.dram_kernels.segment`): ~1 M segments for that run, looped in numba. Bursts inside a segment are row hits
 issued back to back, so their timing is exact under the rules below, not an average.
 
 Address mapping (documented assumption; `BankedDram.access` takes byte addresses). Bits, low to
@@ -38,11 +38,9 @@ when consecutive reads hit the same bank (tRP + tRCD + CL + tB per access for on
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from numba import njit
 
 _FIELDS_NS = ("t_burst", "t_cl", "t_cwl", "t_rcd", "t_rp", "t_ras", "t_wr", "t_rrd", "t_faw",
               "t_rfc", "t_refi", "t_wtr", "t_rtw", "controller")
@@ -71,7 +69,7 @@ class BankedTiming:
     t_rtw: float           # read data end → write data (bus turnaround)
     controller: float      # controller/PHY latency added to each transfer's arrival (pipelined)
 
-    def in_cycles(self, clock_ghz: float) -> "BankedTiming":
+    def in_cycles(self, clock_ghz: float) -> BankedTiming:
         """The same timing with every time field converted from ns to array cycles."""
         return replace(self, **{f: getattr(self, f) * clock_ghz for f in _FIELDS_NS})
 
@@ -83,136 +81,23 @@ class BankedTiming:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
 
 
-# indices into BankedTiming.params() (field order above)
-_C, _NB, _BB, _RB, _TB, _CL, _CWL, _RCD, _RP, _RAS, _WR, _RRD, _FAW, _RFC, _REFI, _WTR, _RTW = range(17)
-# channel state columns
-_BUS, _DIR, _REF, _NACT, _APTR = range(5)
-# counters
-_ACTS, _BURSTS, _REFS = range(3)
-
-
-@njit(cache=True)
-def _catch_up_refresh(P, st, open_row, bank_free, cnt, c, t):
-    """Apply every refresh window of channel c that ended by time t (idle gaps)."""
-    refi = P[_REFI]
-    if refi <= 0.0:
-        return
-    kmax = math.floor((t - P[_RFC]) / refi)
-    k = st[c, _REF]
-    if kmax >= k:
-        cnt[_REFS] += int(kmax - k + 1)
-        we = kmax * refi + P[_RFC]
-        for b in range(open_row.shape[1]):
-            open_row[c, b] = -1
-            if bank_free[c, b] < we:
-                bank_free[c, b] = we
-        st[c, _REF] = kmax + 1
-
-
-@njit(cache=True)
-def _segment(P, st, open_row, bank_free, acts, cnt, c, b, row, nb, t, write):
-    """Serve nb bursts of one row of bank b on channel c, issued at t. Returns (first data start,
-    last data end)."""
-    tb = P[_TB]
-    lat = P[_CWL] if write else P[_CL]
-    first = -1.0
-    de = t
-    while nb > 0:
-        bus = st[c, _BUS]
-        ld = st[c, _DIR]
-        if ld >= 0.0 and (ld > 0.5) != write:
-            bus += (P[_WTR] + P[_CL]) if ld > 0.5 else P[_RTW]
-        act = -1.0
-        if open_row[c, b] == row:
-            ds = max(t + lat, bus)
-        else:
-            act = max(t, bank_free[c, b])
-            if open_row[c, b] >= 0:
-                act += P[_RP]
-            na = int(st[c, _NACT])
-            if na > 0:
-                last = acts[c, (int(st[c, _APTR]) + 3) % 4]
-                act = max(act, last + P[_RRD])
-            if na >= 4:
-                act = max(act, acts[c, int(st[c, _APTR])] + P[_FAW])
-            ds = max(act + P[_RCD] + lat, bus)
-        ws = st[c, _REF] * P[_REFI] if P[_REFI] > 0.0 else np.inf
-        if ds + tb > ws:          # the next beat would cross a refresh: the refresh comes first
-            we = ws + P[_RFC]
-            for bb in range(open_row.shape[1]):
-                open_row[c, bb] = -1
-                if bank_free[c, bb] < we:
-                    bank_free[c, bb] = we
-            st[c, _REF] += 1
-            cnt[_REFS] += 1
-            continue
-        n1 = nb
-        if ds + nb * tb > ws:
-            n1 = int(math.floor((ws - ds) / tb + 1e-9))
-        if act >= 0.0:
-            p = int(st[c, _APTR])
-            acts[c, p] = act
-            st[c, _APTR] = (p + 1) % 4
-            if st[c, _NACT] < 4:
-                st[c, _NACT] += 1
-            open_row[c, b] = row
-            bank_free[c, b] = act + P[_RAS]
-            cnt[_ACTS] += 1
-        de = ds + n1 * tb
-        rel = de + P[_WR] if write else de
-        if bank_free[c, b] < rel:
-            bank_free[c, b] = rel
-        st[c, _BUS] = de
-        st[c, _DIR] = 1.0 if write else 0.0
-        cnt[_BURSTS] += n1
-        if first < 0.0:
-            first = ds
-        nb -= n1
-    return first, de
-
-
-@njit(cache=True)
-def _access(P, st, open_row, bank_free, acts, cnt, t, addr, nbytes, write):
-    """One contiguous transfer of nbytes at byte address addr, issued at t: (first data start,
-    last data end) over all channels it touches."""
-    C = int(P[_C])
-    NB = int(P[_NB])
-    BB = int(P[_BB])
-    RB = int(P[_RB]) // BB            # bursts per row
-    i0 = addr // BB
-    i1 = (addr + nbytes - 1) // BB
-    start = np.inf
-    end = t
-    for c in range(C):
-        j0 = (i0 - c + C - 1) // C
-        j1 = (i1 - c) // C if i1 >= c else -1
-        if j1 < j0:
-            continue
-        _catch_up_refresh(P, st, open_row, bank_free, cnt, c, t)
-        j = j0
-        while j <= j1:
-            e = min(j1, (j // RB + 1) * RB - 1)
-            rowlin = j // RB
-            s, d = _segment(P, st, open_row, bank_free, acts, cnt, c, rowlin % NB, rowlin // NB,
-                            e - j + 1, t, write)
-            start = min(start, s)
-            end = max(end, d)
-            j = e + 1
-    return start, end
-
-
 class BankedDram:
     """State of every channel and bank; `access` serves one transfer (calls in issue order)."""
 
     def __init__(self, timing: BankedTiming):
         if timing.row_bytes % timing.burst_bytes:
             raise ValueError("row_bytes must be a multiple of burst_bytes")
+        from asicsim.engine import (
+            dram_kernels as k,  # numba: imported only when the model is used
+        )
+
+        self._k = k
         self.timing = timing
         C, B = timing.channels, timing.banks
         self._p = timing.params()
         self._st = np.zeros((C, 5))
-        self._st[:, _DIR] = -1.0
-        self._st[:, _REF] = 1.0
+        self._st[:, k.DIR] = -1.0
+        self._st[:, k.REF] = 1.0
         self._open = np.full((C, B), -1, dtype=np.int64)
         self._free = np.zeros((C, B))
         self._acts = np.zeros((C, 4))
@@ -223,20 +108,20 @@ class BankedDram:
         data end). Zero bytes: (t, t)."""
         if nbytes <= 0:
             return t, t
-        return _access(self._p, self._st, self._open, self._free, self._acts, self._cnt,
+        return self._k.access(self._p, self._st, self._open, self._free, self._acts, self._cnt,
                        float(t), int(addr), int(nbytes), bool(write))
 
     @property
     def activates(self) -> int:
-        return int(self._cnt[_ACTS])
+        return int(self._cnt[self._k.ACTS])
 
     @property
     def bursts(self) -> int:
-        return int(self._cnt[_BURSTS])
+        return int(self._cnt[self._k.BURSTS])
 
     @property
     def refreshes(self) -> int:
-        return int(self._cnt[_REFS])
+        return int(self._cnt[self._k.REFS])
 
     @property
     def stripe_bytes(self) -> int:

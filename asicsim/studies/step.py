@@ -10,13 +10,18 @@ from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.dram import BankedTiming, banked_timing
 from asicsim.engine.mapping import map_step
-from asicsim.engine.results import StepResult, banked_summary, layer_table, op_rows, summarize
+from asicsim.engine.results import (
+    StepResult,
+    banked_summary,
+    layer_table,
+    op_rows,
+    summarize,
+)
 from asicsim.engine.sim import LinkTiming, simulate_ops
 from asicsim.engine.timeline import Recorder, timeline_table
 from asicsim.workload.lowering import PHASES, lower_step
 from asicsim.workload.network import Network
 from asicsim.workload.summary import network_table
-
 
 TIMELINE_BARS = 4000   # timeline resolution: the step's cycles / this (report drawing only)
 
