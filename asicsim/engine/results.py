@@ -46,7 +46,7 @@ class StepResult:
         if self.network is not None:
             self.network.to_csv(out / "network.csv", index=False)
         if self.timeline is not None:
-            self.timeline.to_csv(out / "timeline.csv", index=False, float_format="%.6g")
+            self.timeline.to_csv(out / "timeline.csv", index=False)
         return out
 
 
