@@ -12,6 +12,7 @@ cycle); with the banked model, the span from a transfer's first to its last data
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 RESOURCES = ("array", "vector", "dram")
@@ -41,20 +42,21 @@ class Recorder:
 
 def timeline_table(rec: Recorder, layers: list[str], phases: list[str], resolution: float) -> pd.DataFrame:
     """Rows (layer, phase, resource, start_cycle, end_cycle, busy_cycles); op i is ``layers[i]``,
-    ``phases[i]``. Intervals of one op and resource closer than ``resolution`` cycles are joined."""
-    rows = []
+    ``phases[i]``. Intervals of one op and resource closer than ``resolution`` cycles are joined.
+    Ops run one after another, so a resource's interval ends grow with time and a running maximum
+    is the current bar's end."""
+    parts = []
     for res in RESOURCES:
-        cur = None
-        for op, s, e, b in rec.iv[res]:
-            if cur is not None and cur[0] == op and s - cur[2] < resolution:
-                cur[2] = max(cur[2], e)
-                cur[3] += b
-                continue
-            if cur is not None:
-                rows.append((res, *cur))
-            cur = [op, s, e, b]
-        if cur is not None:
-            rows.append((res, *cur))
-    out = pd.DataFrame([(layers[o], phases[o], res, s, e, b) for res, o, s, e, b in rows],
-                       columns=TIMELINE_COLUMNS)
-    return out.sort_values(["start_cycle", "resource"], kind="stable").reset_index(drop=True)
+        if not rec.iv[res]:
+            continue
+        op, s, e, b = np.array(rec.iv[res], dtype=np.float64).T
+        run_end = np.maximum.accumulate(e)
+        brk = np.ones(len(op), dtype=bool)
+        brk[1:] = (op[1:] != op[:-1]) | (s[1:] - run_end[:-1] >= resolution)
+        idx = np.flatnonzero(brk)
+        ops = op[idx].astype(np.int64)
+        parts.append(pd.DataFrame({
+            "layer": [layers[o] for o in ops], "phase": [phases[o] for o in ops], "resource": res,
+            "start_cycle": s[idx], "end_cycle": np.maximum.reduceat(e, idx), "busy_cycles": np.add.reduceat(b, idx)}))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TIMELINE_COLUMNS)
+    return out[TIMELINE_COLUMNS].sort_values(["start_cycle", "resource"], kind="stable").reset_index(drop=True)
