@@ -141,6 +141,10 @@ def test_default_dump_unchanged_and_banked_fields_shown():
     d = banked.model_dump(mode="json")
     assert d["model"] == "banked" and d["timing"]["t_rcd"] == 20.0
     assert banked_timing(banked, 2.0).t_rcd == 40.0           # ns → cycles at 2 GHz
+    explicit = DramConfig(model="banked", bandwidth_gb_s=10.0, latency_ns=50.0, read_pj_per_bit=5.0,
+                          write_pj_per_bit=5.0, timing=DRAM_TIMINGS["ddr4"])
+    t = banked_timing(explicit, 1.0)
+    assert (t.channels, t.t_burst, t.controller) == (1, 6.4, 50.0 - 13.75 - 13.75)
 
 
 @pytest.mark.parametrize("dram, msg", [
