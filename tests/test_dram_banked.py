@@ -166,7 +166,8 @@ def test_bad_banked_config_exits_2(tmp_path, capsys):
     hw["dram"]["timing"] = {"banks": 0}
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(hw))
-    assert main(["run", "--accelerator", str(p), "--network", "lenet5", "--batch", "2", "--out", str(tmp_path / "o")]) == 2
+    argv = ["run", "--accelerator", str(p), "--network", "lenet5", "--batch", "2", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "banks" in err[0] and "Traceback" not in err[0]
 

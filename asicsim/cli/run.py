@@ -99,6 +99,9 @@ def print_summary(summary: dict, out: Path, wall_s: float) -> None:
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")
+    b = summary.get("dram_banked")
+    if b:
+        print(f"DRAM banked: {b['activates']:,} row activations, row-hit rate {b['row_hit_rate']:.1%}")
     print("energy by component (mJ): " + ", ".join(f"{k} {v / 1e9:,.3f}" for k, v in summary["energy_breakdown_pj"].items()))
     print(f"wrote {out}/layers.csv and {out}/summary.json  ({wall_s:.2f} s)")
 
