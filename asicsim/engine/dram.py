@@ -6,7 +6,8 @@ DRAM, about 69 M bursts of 64 B; one simpy event per burst would take minutes. A
 instead cut into *row segments* (the bursts of one channel that fall in one row of one bank) and
 each segment's first and last data beat is computed in closed form from the channel's state
 (`asicsim.engine.dram_kernels.segment`): ~1 M segments for that run, looped in numba. Bursts
-inside a segment are row hits issued back to back, so their timing is exact under the rules below, not an average.
+inside a segment are row hits issued back to back, so their timing is exact under the rules
+below, not an average.
 
 Address mapping (documented assumption; `BankedDram.access` takes byte addresses). Bits, low to
 high: byte in burst | channel | column (burst within the row) | bank | row. Consecutive bursts
