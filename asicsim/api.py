@@ -39,13 +39,14 @@ def _update(update: str | dict | UpdateConfig, overrides: dict) -> UpdateConfig:
 def simulate(network: str | Path | Network = "resnet18", accelerator: str | Path | HardwareConfig = "edge",
              batch: int = 32, update: str | dict | UpdateConfig = "full", *, rank: int | None = None,
              sub_batch: int | None = None, momentum: float | None = None,
-             phases: Iterable[str] = PHASES, ideal_memory: bool = False) -> StepResult:
+             phases: Iterable[str] = PHASES, ideal_memory: bool = False, timeline: bool = False) -> StepResult:
     """Simulate one training step of ``network`` at ``batch`` on ``accelerator``.
 
     ``network``/``accelerator``: a preset name (``models/networks``, ``models/accelerators``), a YAML
     path, or an already loaded `Network` / `HardwareConfig`. ``update``: ``"full"``, ``"sbpca"``, a
     mapping of `UpdateConfig` fields, or an `UpdateConfig`; ``rank``/``sub_batch``/``momentum``
     override its fields. ``phases``: any of forward, backward_data, weight_gradient, update.
+    ``timeline``: also record busy intervals (`StepResult.timeline`, as ``asicsim run`` writes).
     Bad input raises `asicsim.InputError` naming the field, the value and what is allowed."""
     net = network if isinstance(network, Network) else load_network(network)
     hw = accelerator if isinstance(accelerator, HardwareConfig) else load_hardware(accelerator)
@@ -56,7 +57,8 @@ def simulate(network: str | Path | Network = "resnet18", accelerator: str | Path
     if bad or not wanted:
         raise InputError("unknown phase", field="phases", value=list(wanted), allowed=", ".join(PHASES))
     upd = _update(update, {"rank": rank, "sub_batch": sub_batch, "momentum": momentum})
-    return simulate_step(hw, net, batch, upd, tuple(p for p in PHASES if p in wanted), ideal_memory=ideal_memory)
+    return simulate_step(hw, net, batch, upd, tuple(p for p in PHASES if p in wanted), ideal_memory=ideal_memory,
+                         timeline=timeline)
 
 
 __all__: list[Any] = ["simulate", "StepResult", "UpdateConfig", "InputError", "load_network", "load_hardware"]

@@ -60,3 +60,14 @@ def test_memo_changes_no_number(kw):
     for r in (cold, warm):
         assert r.layers.equals(fresh.layers)
         assert r.summary == fresh.summary
+
+
+def test_timeline_replay_changes_no_number():
+    """The run report's timeline is a step-by-step replay: the step's numbers are those without it,
+    and its busy intervals add up to the table's compute cycles."""
+    plain = asicsim.simulate(network="lenet5", accelerator="edge", batch=8)
+    rec = asicsim.simulate(network="lenet5", accelerator="edge", batch=8, timeline=True)
+    assert plain.timeline is None and rec.layers.equals(plain.layers) and rec.summary == plain.summary
+    units = rec.timeline[rec.timeline.resource != "dram"]
+    assert units.busy_cycles.sum() == pytest.approx(plain.layers.compute_cycles.sum(), rel=1e-12)
+    assert rec.timeline.end_cycle.max() == pytest.approx(plain.total_cycles, rel=1e-9)

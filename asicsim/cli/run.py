@@ -99,6 +99,9 @@ def print_summary(summary: dict, out: Path, wall_s: float) -> None:
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")
+    b = summary.get("dram_banked")
+    if b:
+        print(f"DRAM banked: {b['activates']:,} row activations, row-hit rate {b['row_hit_rate']:.1%}")
     print("energy by component (mJ): " + ", ".join(f"{k} {v / 1e9:,.3f}" for k, v in summary["energy_breakdown_pj"].items()))
     print(f"wrote {out}/layers.csv and {out}/summary.json  ({wall_s:.2f} s)")
 
@@ -111,7 +114,7 @@ def execute(args) -> int:
     phases = parse_phases(args.phases)
     update = update_from_args(args, args.update, args.rank)
     out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}"
-    result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory)
+    result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
     result.write(out)
     print_summary(result.summary, out, time.perf_counter() - t0)
     if args.report:

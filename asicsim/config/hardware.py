@@ -24,8 +24,9 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
+from asicsim.config.dram_timing import DramTimingConfig
 from asicsim.config.energy_table import apply_energy_table
 from asicsim.errors import InputError, validated
 from asicsim.presets import ACCELERATORS_DIR, load_yaml, resolve_preset
@@ -148,7 +149,13 @@ class SramConfig(_Strict):
 
 
 class DramConfig(_Strict):
-    """Off-chip DRAM link: a technology preset, or explicit numbers (which override the preset)."""
+    """Off-chip DRAM link: a technology preset, or explicit numbers (which override the preset).
+
+    ``model``: ``bandwidth`` (default: one FIFO pipe at the aggregate bandwidth, latency pipelined)
+    or ``banked`` (per channel/bank row-buffer state, refresh, turnaround: `asicsim.engine.dram`,
+    device numbers from `asicsim.config.dram_timing`, overridable in ``timing``)."""
+    model: Literal["bandwidth", "banked"] = "bandwidth"
+    timing: DramTimingConfig | None = None
     preset: Literal["ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3"] | None = None
     channels: int | None = Field(None, gt=0, le=64)
     bandwidth_gb_s: float | None = Field(None, gt=0)   # per channel, GB/s (1e9 bytes/s)
@@ -171,7 +178,23 @@ class DramConfig(_Strict):
                             "write_pj_per_bit", "background_mw"), vals):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, v)
+        if self.model == "banked":
+            self.banked_timing()          # every device number must resolve
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # the banked-model fields are left out at their defaults, so a config's dump (and the sweep
+        # hash made from it) is what it was before they existed
+        d = handler(self)
+        if isinstance(d, dict) and self.model == "bandwidth" and self.timing is None:
+            d.pop("model", None)
+            d.pop("timing", None)
+        return d
+
+    def banked_timing(self) -> dict:
+        """Device numbers of the banked model: preset values overridden by ``timing``."""
+        return (self.timing or DramTimingConfig()).resolved(self.preset)
 
     @property
     def total_bandwidth_gb_s(self) -> float:

@@ -2,7 +2,7 @@
 
 Components: ``mac`` (MAC operations), ``array_reg`` (operand/partial-sum registers in the PEs),
 ``vector`` (vector-unit element ops), ``sram_<buffer>`` (reads + writes + that buffer's leakage),
-``dram`` (bits moved × pJ/bit + background power of every channel), ``static`` (array and vector
+``dram`` (bits moved × pJ/bit + background power of every channel; + row activations × activate energy under the banked DRAM model), ``static`` (array and vector
 unit leakage), ``crossbar`` (cell programming pulses, when the accelerator has a crossbar). Power × time: P[mW] × cycles / f[GHz] = pJ.
 """
 from __future__ import annotations
@@ -21,8 +21,9 @@ def components(hw: HardwareConfig) -> list[str]:
     return ["mac", "array_reg", "vector"] + [f"sram_{b}" for b in hw.sram] + ["dram", "static"] + extra
 
 
-def op_energy_pj(op: MappedOp, cycles: float, hw: HardwareConfig) -> dict[str, float]:
-    """Energy of one mapped op that took ``cycles`` (its simulated duration), by component."""
+def op_energy_pj(op: MappedOp, cycles: float, hw: HardwareConfig, dram_activates: int = 0) -> dict[str, float]:
+    """Energy of one mapped op that took ``cycles`` (its simulated duration), by component.
+    ``dram_activates``: row activations the banked DRAM model counted (each with its precharge)."""
     a, v, d = hw.array, hw.vector, hw.dram
     f = a.clock_ghz
     e = {
@@ -36,6 +37,8 @@ def op_energy_pj(op: MappedOp, cycles: float, hw: HardwareConfig) -> dict[str, f
                           + power_energy_pj(cfg.leakage_mw, cycles, f))
     e["dram"] = (op.dram_read_bytes * 8 * d.read_pj_per_bit + op.dram_write_bytes * 8 * d.write_pj_per_bit
                  + power_energy_pj(d.background_mw * d.channels, cycles, f))
+    if dram_activates:
+        e["dram"] += dram_activates * d.banked_timing()["activate_pj"]
     e["static"] = power_energy_pj(a.leakage_mw + v.leakage_mw, cycles, f)
     if hw.crossbar is not None:
         e["crossbar"] = op.cell_pulses * hw.crossbar.pulse_pj_per_cell

@@ -5,6 +5,11 @@ work), macs, vector_ops, compute_cycles (cycles the array/vector unit worked), s
 total_cycles (simulated wall cycles of the phase's ops), utilization (macs / (total_cycles · R·C)),
 sram_read_bytes, sram_write_bytes, dram_read_bytes, dram_write_bytes, energy_pj,
 energy_<component>_pj, tiling.
+
+Next to them a run folder holds ``network.csv`` (the layer table, `asicsim.workload.summary`) and
+``timeline.csv`` (busy intervals of array, vector unit and DRAM link, `asicsim.engine.timeline`);
+with ``dram.model: banked`` summary.json also gets ``dram_banked`` (activates, bursts, row-hit rate,
+channel geometry).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import pandas as pd
 from asicsim.config.hardware import HardwareConfig
 from asicsim.engine.energy import components, op_energy_pj
 from asicsim.engine.mapped import Mapping
+from asicsim.engine.dram import BankedTiming
 from asicsim.engine.sim import OpTiming
 
 BASE_COLUMNS = ["layer", "phase", "m", "k", "n", "macs", "vector_ops", "compute_cycles", "stall_cycles",
@@ -29,12 +35,18 @@ class StepResult:
     """One simulated training step (or the chosen phases): per layer×phase table + totals."""
     layers: pd.DataFrame
     summary: dict
+    network: pd.DataFrame | None = None      # layer table (name, type, shapes, params, MACs)
+    timeline: pd.DataFrame | None = None     # busy intervals (layer, phase, resource, start, end, busy)
 
     def write(self, out_dir: str | Path) -> Path:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self.layers.to_csv(out / "layers.csv", index=False)
         (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        if self.network is not None:
+            self.network.to_csv(out / "network.csv", index=False)
+        if self.timeline is not None:
+            self.timeline.to_csv(out / "timeline.csv", index=False)
         return out
 
     @property
@@ -71,7 +83,7 @@ def op_rows(mapping: Mapping, timings: list[OpTiming], hw: HardwareConfig) -> pd
     comps = components(hw)
     rows = []
     for mo, t in zip(mapping.ops, timings):
-        e = op_energy_pj(mo, t.total, hw)
+        e = op_energy_pj(mo, t.total, hw, t.dram_activates)
         row = {
             "layer": mo.layer, "phase": mo.phase, "unit": mo.unit, "kind": mo.kind,
             "m": mo.m, "k": mo.k, "n": mo.n, "macs": mo.macs, "vector_ops": mo.vector_ops,
@@ -137,3 +149,15 @@ def summarize(table: pd.DataFrame, hw: HardwareConfig, meta: dict) -> dict:
         "dram_bytes_per_cycle": hw.dram_bytes_per_cycle,
         "clock_ghz": hw.array.clock_ghz,
     }
+
+
+def banked_summary(timings: list[OpTiming], mapping: Mapping, link: BankedTiming) -> dict:
+    """Banked-DRAM totals: activates, bursts moved (every transfer starts burst-aligned, so a
+    transfer of b bytes is ⌈b / burst⌉ bursts), row-hit rate (1 − activates / bursts), geometry."""
+    acts = sum(t.dram_activates for t in timings)
+    nbytes = sum(o.dram_read_bytes + o.dram_write_bytes for o in mapping.ops)
+    bursts = sum(-(-s.load_bytes // link.burst_bytes) * s.count + -(-s.write_bytes // link.burst_bytes) * s.count
+                 for o in mapping.ops for s in o.steps)
+    return {"activates": acts, "bursts": bursts, "row_hit_rate": 1 - acts / bursts if bursts else 0.0,
+            "channels": link.channels, "banks": link.banks, "row_bytes": link.row_bytes,
+            "peak_bytes_per_cycle": link.peak_bytes_per_time, "dram_bytes": nbytes}

@@ -1,20 +1,29 @@
 """Event simulation (simpy): tile steps stream through DRAM, SRAM buffers and compute units.
 
 Resources: the DRAM link (`Link`: one FIFO server at the aggregate bandwidth of all channels —
-addresses are interleaved across channels, so a tile transfer uses them all), the MAC array and the
-vector unit (simpy resources).
+addresses are interleaved across channels, so a tile transfer uses them all; or, with
+``dram.model: banked``, `BankedLink`: per channel and bank state from `asicsim.engine.dram`), the
+MAC array and the vector unit (simpy resources).
 Each op's steps flow through a double-buffered pipeline: a loader fetches step i+1 while the unit
 computes step i (two input slots), and a writer drains finished outputs while compute goes on
 (two output slots). A transfer holds the link for bytes / (bytes per cycle) and its data arrives
 one DRAM latency later; the link is not held during the latency (requests are pipelined).
-Ops run one after another in program order (no inter-layer overlap), each simulated from an idle\nlink (see `simulate_ops`). The SRAM ports enter as a
+Ops run one after another in program order (no inter-layer overlap). The SRAM ports enter as a
 bandwidth bound on each step's duration, set in `mapping` (a step lasts at least its array-side
 operand bytes plus the DMA's fill and drain bytes over the ports' bytes per cycle): with double
 buffering the neighbouring steps' fills and drains share the ports with this step's stream, so a
 separate port server would only reorder traffic that the bound already charges.
 
+Two ways through the same process (`_run_op`), chosen by `simulate_ops`:
+* bandwidth model: at every op boundary the link is idle and no unit is held, so an op's timing
+  depends on its own steps alone; each op runs in its own environment from t = 0, memoised per
+  process (`asicsim.engine.memo`), with the steady-state fast-forward of identical steps.
+* banked model, or when busy intervals are recorded for the report's timeline
+  (`asicsim.engine.timeline.Recorder`): one environment for the whole step, every tile step
+  simulated (bank and refresh state carry across ops and are not time-invariant).
+
 The processes only move tokens and wait: every duration comes from `mapping` (compute cycles per
-step) or from the link's bytes-per-cycle and latency given here.
+step) or from the link's bytes-per-cycle and latency given here (banked: from `BankedDram`).
 """
 from __future__ import annotations
 
@@ -25,7 +34,9 @@ from functools import partial
 import simpy
 
 from asicsim.engine import memo
+from asicsim.engine.dram import BankedDram, BankedTiming
 from asicsim.engine.mapped import MappedOp
+from asicsim.engine.timeline import Recorder
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class OpTiming:
     start: float
     end: float
     busy: float          # cycles the compute unit worked on this op
+    dram_activates: int = 0   # row activations (banked DRAM model only)
 
     @property
     def total(self) -> float:
@@ -61,25 +73,83 @@ class Link:
     returns the arrival time (cycles); the op's process waits for it only when it needs the data.
     Issue order is time order, so FIFO service is exactly what a `simpy.Resource` would give."""
 
-    def __init__(self, env, timing: LinkTiming):
+    activates = 0
+    time_invariant = True      # the fast-forward of identical steps applies
+
+    def __init__(self, env, timing: LinkTiming, rec: Recorder | None = None):
         self.env = env
         self.timing = timing
         self.free_at = 0.0
         self.busy = 0.0
+        self.rec = rec
 
-    def transfer(self, nbytes: int) -> float | None:
+    def begin_op(self) -> None:
+        pass
+
+    def transfer(self, nbytes: int, write: bool = False) -> float | None:
         if nbytes == 0:
             return None
         start = max(self.env.now, self.free_at)
         dur = self.timing.transfer_cycles(nbytes)
         self.free_at = start + dur
         self.busy += dur
+        if self.rec is not None:
+            self.rec.add("dram", start, self.free_at)
         return self.free_at + self.timing.latency_cycles
+
+    def step_cycles(self, load_bytes: int, write_bytes: int) -> float:
+        return self.timing.transfer_cycles(load_bytes) + self.timing.transfer_cycles(write_bytes)
 
     def shift(self, cycles: float, transfers_cycles: float) -> None:
         """Jump ahead by ``cycles`` during which ``transfers_cycles`` of transfers were served."""
         self.free_at += cycles
         self.busy += transfers_cycles
+
+
+class BankedLink:
+    """The DRAM link under the banked model: each transfer is served by `BankedDram` at the next
+    address of its region (reads and writes have one region each, tile-major; see
+    `asicsim.engine.dram`); its data arrives after the last beat plus the controller latency.
+    Calls come in issue order, so the channels see the requests FIFO."""
+
+    time_invariant = False     # open rows and refresh windows: no fast-forward
+
+    def __init__(self, env, timing: BankedTiming, rec: Recorder | None = None):
+        self.env = env
+        self.dram = BankedDram(timing)
+        self.controller = timing.controller
+        self.rec = rec
+        self.stripe = self.dram.stripe_bytes
+        self.burst = timing.burst_bytes
+        # the write region: far above any read address, shifted by half the banks so that at equal
+        # offsets reads and writes fall in different banks
+        self.write_origin = (1 << 40) + (timing.banks // 2) * timing.row_bytes * timing.channels
+        self.rd = 0           # next read offset
+        self.wr = 0           # next write offset (from write_origin)
+
+    @property
+    def activates(self) -> int:
+        return self.dram.activates
+
+    def begin_op(self) -> None:
+        """A new op's blocks start at a fresh row stripe of each region."""
+        st = self.stripe
+        self.rd = -(-self.rd // st) * st
+        self.wr = -(-self.wr // st) * st
+
+    def transfer(self, nbytes: int, write: bool = False) -> float | None:
+        if nbytes == 0:
+            return None
+        addr = self.write_origin + self.wr if write else self.rd
+        step = -(-nbytes // self.burst) * self.burst
+        if write:
+            self.wr += step
+        else:
+            self.rd += step
+        start, end = self.dram.access(self.env.now, addr, nbytes, write)
+        if self.rec is not None:
+            self.rec.add("dram", start, end)
+        return end + self.controller
 
 
 def _wait_until(env, t: float | None):
@@ -92,23 +162,28 @@ def _settled(now: float, a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
 
 
-def _run_op(env, steps: tuple, link: Link, unit, result: list, fast_forward: bool = True):
+def _run_op(env, unit_name: str, steps: tuple, link, unit, result: list, rec: Recorder | None = None,
+            fast_forward: bool = True):
     """Double buffering: while step i computes, step i+1 is fetched into the other input buffer;
     step i+2's fetch cannot start before step i is done. At most two outputs drain at once.
+    Appends (start, end, busy cycles, DRAM row activations) to ``result``.
 
-    Fast-forward: inside a run of identical steps, the pipeline's state relative to ``now``
-    (pending load arrival, link free time, draining write arrivals) settles after a few steps;
-    from then on every step repeats with the same period (the dynamics are time-invariant), so the
-    remaining steps of the run but the last are advanced in one jump of m periods. Exact in real
-    arithmetic; `tests/test_sim.py` checks it against the step-by-step run."""
+    Fast-forward (time-invariant links, nothing recorded): inside a run of identical steps, the
+    pipeline's state relative to ``now`` (pending load arrival, link free time, draining write
+    arrivals) settles after a few steps; from then on every step repeats with the same period, so
+    the remaining steps of the run but the last are advanced in one jump of m periods. Exact in
+    real arithmetic; `tests/test_sim.py` checks it against the step-by-step run."""
+    fast_forward = fast_forward and link.time_invariant and rec is None
+    start = env.now
     busy = 0.0
     draining: list[float] = []
+    acts0 = link.activates
+    link.begin_op()
     with unit.request() as req:   # the op owns its unit from first to last step
         yield req
         pending = link.transfer(steps[0].load_bytes)
         for r, s in enumerate(steps):
             after = steps[r + 1].load_bytes if r + 1 < len(steps) else 0
-            per_step_link = link.timing.transfer_cycles(s.load_bytes) + link.timing.transfer_cycles(s.write_bytes)
             prev = None
             j = 0
             while j < s.count:
@@ -122,7 +197,7 @@ def _run_op(env, steps: tuple, link: Link, unit, result: list, fast_forward: boo
                         if m > 0 and jump > 0:
                             pending = None if pending is None else pending + jump
                             draining = [d + jump for d in draining]
-                            link.shift(jump, m * per_step_link)
+                            link.shift(jump, m * link.step_cycles(s.load_bytes, s.write_bytes))
                             busy += m * s.compute_cycles
                             j += m
                             yield env.timeout(jump)
@@ -137,35 +212,62 @@ def _run_op(env, steps: tuple, link: Link, unit, result: list, fast_forward: boo
                     w = _wait_until(env, draining.pop(0))
                     if w is not None:
                         yield w
+                t0 = env.now
                 yield env.timeout(s.compute_cycles)
+                if rec is not None:
+                    rec.add(unit_name, t0, env.now)
                 busy += s.compute_cycles
                 if s.write_bytes:
-                    draining.append(link.transfer(s.write_bytes))
+                    draining.append(link.transfer(s.write_bytes, True))
                 j += 1
         for d in draining:
             w = _wait_until(env, d)
             if w is not None:
                 yield w
-    result.append((env.now, busy))
+    result.append((start, env.now, busy, link.activates - acts0))
 
 
 def op_timing(unit: str, steps: tuple, link: LinkTiming, fast_forward: bool = True) -> tuple[float, float]:
     """(total, busy) cycles of one op's tile steps on ``unit``, simulated from an idle link at t = 0."""
     env = simpy.Environment()
     result: list = []
-    env.process(_run_op(env, steps, Link(env, link), simpy.Resource(env, capacity=1), result, fast_forward))
+    env.process(_run_op(env, unit, steps, Link(env, link), simpy.Resource(env, capacity=1), result,
+                        fast_forward=fast_forward))
     env.run()
-    return result[0]
+    _, end, busy, _ = result[0]
+    return end, busy
 
 
-def simulate_ops(ops: tuple[MappedOp, ...], link: LinkTiming) -> list[OpTiming]:
-    """Run the ops in program order; return each op's timing.
+def _simulate_shared(ops: tuple[MappedOp, ...], link: LinkTiming | BankedTiming,
+                     rec: Recorder | None) -> list[OpTiming]:
+    """All ops in one environment, every tile step simulated (banked DRAM, or a timeline)."""
+    env = simpy.Environment()
+    dram = BankedLink(env, link, rec) if isinstance(link, BankedTiming) else Link(env, link, rec)
+    units = {"array": simpy.Resource(env, capacity=1), "vector": simpy.Resource(env, capacity=1)}
+    out: list = []
 
-    Ops run one after another: an op starts when the previous one has finished its last compute
-    and its last write-back has arrived, so at every op boundary the link is idle and no unit is
-    held. An op's timing is therefore a function of its own steps alone: each op is simulated in
-    its own environment from t = 0 (memoised, `asicsim.engine.memo`) and placed at the previous
-    op's end. (When inter-layer overlap is modelled this must become one shared environment.)"""
+    def program():
+        for op in ops:
+            yield from _run_op(env, op.unit, op.steps, dram, units[op.unit], out, rec, fast_forward=False)
+            if rec is not None:
+                rec.op += 1
+
+    env.process(program())
+    env.run()
+    return [OpTiming(*t) for t in out]
+
+
+def simulate_ops(ops: tuple[MappedOp, ...], link: LinkTiming | BankedTiming,
+                 rec: Recorder | None = None) -> list[OpTiming]:
+    """Run the ops in program order; return each op's timing. ``link``: the bandwidth model
+    (`LinkTiming`) or the banked model (`BankedTiming`, in array cycles). With ``rec``, busy
+    intervals are recorded (every step simulated, in one environment).
+
+    Bandwidth model without a recorder: an op starts when the previous one has finished its last
+    compute and its last write-back has arrived, so the link is idle and no unit is held at every
+    op boundary; each op is simulated from t = 0 (memoised) and placed at the previous op's end."""
+    if rec is not None or isinstance(link, BankedTiming):
+        return _simulate_shared(ops, link, rec)
     timings: list[OpTiming] = []
     now = 0.0
     for op in ops:

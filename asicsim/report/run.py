@@ -8,6 +8,7 @@ import pandas as pd
 
 from asicsim.report import plots
 from asicsim.report.doc import Doc, fmt_num, pct, read_json, read_layers_csv, scaled
+from asicsim.report.run_sections import dram_rows, network_section, timeline_section
 
 # --------------------------------------------------------------------------- run
 
@@ -123,8 +124,10 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
                    ("sram_read_bytes", "SRAM read"), ("sram_write_bytes", "SRAM write")):
         bdiv, bu = scaled([t[k]], plots.BYTE_UNITS)
         rows.append((lab, fmt_num(t[k] / bdiv), bu))
+    rows += dram_rows(s)
     doc.h("Summary")
     doc.table(pd.DataFrame(rows, columns=["quantity", "value", "unit"]))
+    network_section(doc, d)
     doc.h("Energy")
     doc.fig(plots.energy_by_phase(layers, fig_dir), "Energy per phase, stacked by component; right: each "
             "component's share of the step's energy")
@@ -136,11 +139,16 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
     doc.h("Cycles per layer")
     doc.fig(plots.cycles_per_layer(layers, fig_dir), "Cycles per layer, compute vs stall; dots: stall share")
     doc.table(_top_layers(layers), "Layers with the most cycles")
+    timeline_section(doc, d, fig_dir, layers)
     doc.h("Roofline")
     doc.fig(plots.roofline({"run": layers}, peak, bw, fig_dir),
             "Each layer × phase with array work: achieved MACs/cycle against MACs per DRAM byte, "
             "under the array's compute roof and the DRAM bandwidth roof")
-    doc.p("Files: [layers.csv](layers.csv) (one row per layer × phase), [summary.json](summary.json).")
+    files = "Files: [layers.csv](layers.csv) (one row per layer × phase), [summary.json](summary.json)"
+    for f, what in (("network.csv", "layer table"), ("timeline.csv", "busy intervals")):
+        if (d / f).exists():
+            files += f", [{f}]({f}) ({what})"
+    doc.p(files + ".")
     return doc
 
 

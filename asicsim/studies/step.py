@@ -8,28 +8,49 @@ import math
 
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
+from asicsim.engine.dram import BankedTiming, banked_timing
 from asicsim.engine.mapping import map_step
-from asicsim.engine.results import StepResult, layer_table, op_rows, summarize
+from asicsim.engine.results import (
+    StepResult,
+    banked_summary,
+    layer_table,
+    op_rows,
+    summarize,
+)
 from asicsim.engine.sim import LinkTiming, simulate_ops
+from asicsim.engine.timeline import Recorder, timeline_table
 from asicsim.workload.lowering import PHASES, lower_step
 from asicsim.workload.network import Network
+from asicsim.workload.summary import network_table
+
+TIMELINE_BARS = 4000   # timeline resolution: the step's cycles / this (report drawing only)
 
 
-def link_timing(hw: HardwareConfig, ideal_memory: bool) -> LinkTiming:
+def link_timing(hw: HardwareConfig, ideal_memory: bool) -> LinkTiming | BankedTiming:
     if ideal_memory:
         return LinkTiming(math.inf, 0.0)
+    if hw.dram.model == "banked":
+        return banked_timing(hw.dram, hw.array.clock_ghz)
     return LinkTiming(hw.dram_bytes_per_cycle, hw.dram.latency_ns * hw.array.clock_ghz)
 
 
 def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig = UpdateConfig(),
-             phases: tuple[str, ...] = PHASES, ideal_memory: bool = False) -> StepResult:
+             phases: tuple[str, ...] = PHASES, ideal_memory: bool = False, timeline: bool = False) -> StepResult:
     """Simulate one training step (restricted to ``phases``) of ``net`` at ``batch`` on ``hw``.
 
     ``ideal_memory``: unbounded SRAM and an infinitely fast DRAM link, so every GEMM is one tile
-    and cycles are the array's alone (the SCALE-Sim-compatible compute count)."""
+    and cycles are the array's alone (the SCALE-Sim-compatible compute count).
+    ``timeline``: also record the busy intervals of the array, vector unit and DRAM link (for the
+    run report). With the bandwidth model that is a second, step-by-step replay of the same ops:
+    the numbers of the step always come from the memoised run, so recording changes none."""
     lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
     mapping = map_step(lowered, hw, ideal=ideal_memory)
-    timings = simulate_ops(mapping.ops, link_timing(hw, ideal_memory))
+    link = link_timing(hw, ideal_memory)
+    banked = isinstance(link, BankedTiming)
+    rec = Recorder() if timeline else None
+    timings = simulate_ops(mapping.ops, link, rec if banked else None)
+    if timeline and not banked:
+        simulate_ops(mapping.ops, link, rec)
     ops = op_rows(mapping, timings, hw)
     table = layer_table(ops, hw)
     meta = {
@@ -37,4 +58,12 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
         "ideal_memory": ideal_memory, "update": update.model_dump(), "residency_plan": mapping.plan.name,
         "array": f"{hw.array.rows}x{hw.array.cols} {hw.array.dataflow}",
     }
-    return StepResult(table, summarize(table, hw, meta))
+    summary = summarize(table, hw, meta)
+    if banked:
+        summary["dram_banked"] = banked_summary(timings, mapping, link)
+    frames = None
+    if rec is not None:
+        span = timings[-1].end if timings else 0.0
+        frames = timeline_table(rec, [o.layer for o in mapping.ops], [o.phase for o in mapping.ops],
+                                span / TIMELINE_BARS)
+    return StepResult(table, summary, network=network_table(net), timeline=frames)
