@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.mapping import map_step
 from asicsim.engine.results import StepResult, layer_table, op_rows, summarize
 from asicsim.engine.sim import LinkTiming, simulate_ops
-from asicsim.workload.lowering import PHASES, lower_step
+from asicsim.workload.lowering import PHASES, Lowered, lower_step
 from asicsim.workload.network import Network
 
 
@@ -27,6 +29,13 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
 
     ``ideal_memory``: unbounded SRAM and an infinitely fast DRAM link, so every GEMM is one tile
     and cycles are the array's alone (the SCALE-Sim-compatible compute count)."""
+    return simulate_detail(hw, net, batch, update, phases, ideal_memory)[0]
+
+
+def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig = UpdateConfig(),
+                    phases: tuple[str, ...] = PHASES, ideal_memory: bool = False) -> tuple[StepResult, Lowered, pd.DataFrame]:
+    """`simulate`, also returning the lowered ops and one row per op (in program order, with its
+    simulated cycles): what the multi-chip timeline (`asicsim.studies.multichip`) replays."""
     lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
     mapping = map_step(lowered, hw, ideal=ideal_memory)
     timings = simulate_ops(mapping.ops, link_timing(hw, ideal_memory))
@@ -37,4 +46,4 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
         "ideal_memory": ideal_memory, "update": update.model_dump(), "residency_plan": mapping.plan.name,
         "array": f"{hw.array.rows}x{hw.array.cols} {hw.array.dataflow}",
     }
-    return StepResult(table, summarize(table, hw, meta))
+    return StepResult(table, summarize(table, hw, meta)), lowered, ops
