@@ -38,7 +38,7 @@ def direct_all_reduce_s(n: int, s_bytes: float, b_bytes_per_s: float, alpha_s: f
 
 
 def tree_all_reduce_s(n: int, s_bytes: float, b_bytes_per_s: float, alpha_s: float, chunks: int = 1) -> float:
-    d = int(math.floor(math.log2(n)))
+    d = math.floor(math.log2(n))
     t_chunk = s_bytes / (chunks * b_bytes_per_s)
     return 2 * d * (t_chunk + alpha_s) + (chunks - 1) * t_chunk
 
