@@ -178,3 +178,26 @@ def test_bad_system_exits_2_with_one_line(tmp_path, capsys, override, words):
     assert rc == 2 and len(err.splitlines()) == 1 and str(f) in err
     for w in words:
         assert w in err, err
+
+
+def test_resist_subnetworks_and_protocol(cloud, r18):
+    from asicsim.system.resist import removable_blocks, subnetworks
+    blocks = removable_blocks(r18)
+    assert [b.entry for b in blocks] == ["maxpool", "layer1.0.relu", "layer2.0.relu", "layer3.0.relu", "layer4.0.relu"]
+    subs = subnetworks(r18, 4, seed=0)
+    own = {}
+    for i, (_, names) in enumerate(subs):
+        for b in blocks:
+            if b.layers[0] in names:
+                own.setdefault(b.entry, []).append(i)
+    assert sorted(len(v) for v in own.values()) == [1] * 5          # every block in exactly one sub-network
+    assert all(sub.num_params < r18.num_params for sub, _ in subs)
+    sysd = load_system("ring8")
+    r = simulate_system(cloud, r18, 32, UpdateConfig(rule="resist"), sysd).summary["system"]
+    rs = r["resist"]
+    assert rs["subnets"] == 4 and r["compute_cycles"] == max(rs["subnet_step_cycles"])
+    # one all-reduce of the largest sub-network per round of L steps, charged per step
+    lv = levels(sysd)
+    assert rs["sync_cycles"] == pytest.approx(run_collective(lv, 1.0, "all_reduce", rs["held_bytes_per_chip"]))
+    assert r["step_cycles"] == pytest.approx(r["compute_cycles"] + rs["sync_cycles"] / rs["local_iterations"])
+    assert r["comm_bytes_sent_per_chip"] == pytest.approx(2 * 7 / 8 * rs["held_bytes_per_chip"] / rs["local_iterations"])
