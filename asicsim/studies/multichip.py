@@ -100,13 +100,30 @@ def _extra_compute(hw, net, batch, update, chips, ideal) -> pd.DataFrame | None:
     return op_rows(mapping, simulate_ops(mapping.ops, link_timing(hw, ideal)), hw)
 
 
+_MEMO: dict = {}
+_MEMO_SIZE = 16
+
+
+def _single_chip(hw, net, batch, update, ideal):
+    """`simulate_detail`, remembered in this process: a sweep over chips, links or buckets re-uses
+    the single-chip step of the same (accelerator, network, batch, rule) — a pure function of them."""
+    key = (hw.model_dump_json(), net.name, net.path, repr([(l.spec, l.inputs) for l in net.layers]), batch,
+           update.model_dump_json(), ideal)
+    hit = _MEMO.get(key)
+    if hit is None:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        hit = _MEMO[key] = simulate_detail(hw, net, batch, update, PHASES, ideal)
+    return hit
+
+
 def simulate_system(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig, system: SystemConfig,
                     ideal_memory: bool = False) -> SystemResult:
     """One data-parallel step: ``batch`` samples per chip, ``system.chips`` chips."""
     if update.rule == "resist":
         from asicsim.studies.resist import simulate_resist
         return simulate_resist(hw, net, batch, update, system, ideal_memory)
-    step, lowered, ops = simulate_detail(hw, net, batch, update, PHASES, ideal_memory)
+    step, lowered, ops = _single_chip(hw, net, batch, update, ideal_memory)
     ops = ops.assign(stage=[_stage(o) for o in lowered.ops])
     lv = levels(system)
     gb = grad_bytes(system, hw)

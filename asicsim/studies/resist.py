@@ -20,8 +20,7 @@ import simpy
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.energy import power_energy_pj
-from asicsim.studies.multichip import SystemResult, grad_bytes, static_power_mw
-from asicsim.studies.step import simulate
+from asicsim.studies.multichip import SystemResult, _single_chip, grad_bytes, static_power_mw
 from asicsim.system.config import SystemConfig, levels
 from asicsim.system.fabric import Fabric
 from asicsim.system.resist import activation_bytes, subnetworks
@@ -42,7 +41,7 @@ def simulate_resist(hw: HardwareConfig, net: Network, batch: int, update: Update
     L = cfg.local_iterations
     plain = update.model_copy(update={"rule": "full"})
     subs = subnetworks(net, S, cfg.seed)
-    steps = [simulate(hw, sub, batch, plain, ideal_memory=ideal_memory) for sub, _ in subs]
+    steps = [_single_chip(hw, sub, batch, plain, ideal_memory)[0] for sub, _ in subs]
     slow = max(range(S), key=lambda i: steps[i].summary["total_cycles"])
     step = steps[slow]
     gb = grad_bytes(system, hw)
@@ -60,7 +59,7 @@ def simulate_resist(hw: HardwareConfig, net: Network, batch: int, update: Update
     link_pj = sum(d["link_energy_pj_per_chip"] for d in per_level)
     idle_pj = power_energy_pj(static_power_mw(hw), sync / L, hw.array.clock_ghz)
     chip_pj = step.summary["energy_pj"] + link_pj + idle_pj
-    one_chip = simulate(hw, net, batch, plain, ideal_memory=ideal_memory).summary["total_cycles"]
+    one_chip = _single_chip(hw, net, batch, plain, ideal_memory)[0].summary["total_cycles"]
     sent = sum(d["bytes_sent_per_chip"] for d in per_level)
     holders = {}
     for i, (_, names) in enumerate(subs):
