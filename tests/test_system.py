@@ -96,6 +96,7 @@ def test_overlap_bounds():
             assert tl.step_cycles >= max(compute, fwd + bw_only) * (1 - 1e-9)
             assert tl.step_cycles <= (compute + alone) * (1 + 1e-9)
             assert tl.exposed_cycles == pytest.approx(sum(b.exposed for b in tl.buckets), rel=1e-9, abs=1e-6)
+            assert tl.step_cycles == pytest.approx(tl.compute_cycles + tl.exposed_cycles, rel=1e-12)
     serial = simulate_step(lv, 1.0, fwd, tasks, grads, upd, 8e6, overlap=False)
     over = simulate_step(lv, 1.0, fwd, tasks, grads, upd, 8e6, overlap=True)
     assert over.step_cycles < serial.step_cycles

@@ -174,14 +174,16 @@ def _result(hw, net, batch, update, system, step, tl: Timeline, payload, extra) 
     extra_cyc = float(extra["total_cycles"].sum()) if extra is not None else 0.0
     chip_pj = step.summary["energy_pj"] + extra_pj + link_pj + idle_pj
     one_chip = step.summary["total_cycles"]
+    compute = one_chip + extra_cyc            # = tl.compute_cycles, summed as the single-chip summary does
+    step_cycles = compute + tl.exposed_cycles  # = tl.step_cycles (exact at one chip: no waits)
     sent = sum(d["bytes_sent_per_chip"] for d in tl.per_level)
     sysd = {
         "name": system.name, "chips": system.chips, "topology": system.topology,
         "levels": list(tl.per_level), "algorithm": system.collective.algorithm,
         "bucket_mib": system.collective.bucket_mib, "chunks": system.collective.chunks,
         "grad_bytes": grad_bytes(system, hw), "overlap": system.collective.overlap,
-        "step_cycles": tl.step_cycles, "step_time_s": tl.step_cycles / hw.clock_hz,
-        "compute_cycles": tl.compute_cycles, "exposed_comm_cycles": tl.exposed_cycles,
+        "step_cycles": step_cycles, "step_time_s": step_cycles / hw.clock_hz,
+        "compute_cycles": compute, "exposed_comm_cycles": tl.exposed_cycles,
         "comm_active_cycles": tl.comm_active_cycles,
         "hidden_comm_cycles": max(0.0, tl.comm_active_cycles - tl.exposed_cycles),
         "backward_end_cycles": tl.backward_end, "sync_end_cycles": tl.sync_end, "buckets": len(tl.buckets),
@@ -192,8 +194,8 @@ def _result(hw, net, batch, update, system, step, tl: Timeline, payload, extra) 
         "extra_compute_cycles": extra_cyc, "extra_compute_energy_pj": extra_pj,
         "link_energy_pj_per_chip": link_pj, "idle_energy_pj_per_chip": idle_pj,
         "step_energy_pj_per_chip": chip_pj, "system_energy_pj": chip_pj * system.chips,
-        "samples_per_s": system.chips * batch * hw.clock_hz / tl.step_cycles,
-        "scaling_efficiency": one_chip / tl.step_cycles,
+        "samples_per_s": system.chips * batch * hw.clock_hz / step_cycles,
+        "scaling_efficiency": one_chip / step_cycles,
     }
     summary = {**step.summary, "system": sysd}
     return SystemResult(step, pd.DataFrame(brows), pd.DataFrame(lrows), summary)

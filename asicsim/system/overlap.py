@@ -72,10 +72,7 @@ class Timeline:
     sync_end: float
     buckets: tuple[Bucket, ...]
     per_level: tuple[dict, ...]
-
-    @property
-    def exposed_cycles(self) -> float:
-        return self.step_cycles - self.compute_cycles
+    exposed_cycles: float          # the compute unit's idle waits on the fabric (step − compute)
 
     @property
     def comm_active_cycles(self) -> float:
@@ -187,7 +184,7 @@ def simulate_step(levels: tuple[Level, ...], clock_ghz: float, forward_cycles: f
     compute_total = forward_cycles + sum(t.cycles for t in backward) + update_cycles + sum(
         l.hook_cycles for g in groups for l in g)
     return Timeline(env.now, compute_total, marks["forward_end"], marks["backward_end"], marks["sync_end"],
-                    tuple(buckets), tuple(fab.per_level()))
+                    tuple(buckets), tuple(fab.per_level()), sum(b - a for a, b in idle))
 
 
 def _attribute(groups, records, idle) -> list[Bucket]:
