@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from asicsim.report.doc import Doc, fmt_num, pct
+from asicsim.report.doc import Doc, fmt_num
 from asicsim.report.plots import save
 
 RULE_ORDER = ("full", "sbpca_k1", "sbpca_k4", "sbpca_k16", "powersgd_r4", "resist")
@@ -65,7 +65,7 @@ def _exposed_bars(df: pd.DataFrame, chips: list[int], fig_dir: Path, stem: str) 
         ax.set_ylabel("ms per step (per chip)")
         ax.set_title(net)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][-1].legend(fontsize=7, ncol=2, loc="best")
+    axes[0][-1].legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, fig_dir, stem)
 
 
@@ -77,7 +77,7 @@ def _table(g: pd.DataFrame) -> pd.DataFrame:
         "exposed sync (ms)": (g["system.exposed_comm_cycles"] / g["clock_ghz"] / 1e6).map(fmt_num),
         "hidden sync (ms)": (g["system.hidden_comm_cycles"] / g["clock_ghz"] / 1e6).map(fmt_num),
         "sent per chip (MB)": (g["system.comm_bytes_sent_per_chip"] / 1e6).map(fmt_num),
-        "scaling efficiency": g["system.scaling_efficiency"].map(pct),
+        "scaling efficiency": g["system.scaling_efficiency"].map(lambda v: f"{v:.1%}"),
         "samples/s": g["system.samples_per_s"].map(lambda v: f"{v:,.0f}"),
         "energy per chip-step (mJ)": (g["system.step_energy_pj_per_chip"] / 1e9).map(fmt_num),
     }).reset_index(drop=True)
@@ -95,7 +95,7 @@ def _reading(g: pd.DataFrame, net: str) -> str:
         r = g[g["update"] == rule].sort_values("system.chips")
         eff = r["system.scaling_efficiency"].iloc[-1]
         expo = r["system.exposed_comm_cycles"].iloc[-1] / max(r["system.step_cycles"].iloc[-1], 1)
-        parts.append(f"{rule}: efficiency {pct(eff)} at {top} chips, {pct(expo)} of its step exposed sync")
+        parts.append(f"{rule}: efficiency {eff:.1%} at {top} chips, {expo:.1%} of its step exposed sync")
     return "; ".join(parts) + "."
 
 
