@@ -141,6 +141,9 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
             "Each layer × phase with array work: achieved MACs/cycle against MACs per DRAM byte, "
             "under the array's compute roof and the DRAM bandwidth roof")
     doc.p("Files: [layers.csv](layers.csv) (one row per layer × phase), [summary.json](summary.json).")
+    if isinstance(s.get("system"), dict):
+        from asicsim.report.system_run import system_section
+        system_section(doc, d, s["system"], clock)
     return doc
 
 

@@ -57,10 +57,12 @@ class Bucket:
     first_done: float
     end: float
     exposed: float
+    spans: tuple[tuple[float, float], ...] = ()   # when its collectives were on the fabric
 
     @property
     def comm_cycles(self) -> float:
-        return self.end - self.launch
+        """Cycles its collectives were in flight (not counting a hook's compute between rounds)."""
+        return sum(b - a for a, b in self.spans)
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,12 @@ class Timeline:
     def comm_active_cycles(self) -> float:
         """Cycles at least one collective was in flight (union of bucket intervals)."""
         total, cur_s, cur_e = 0.0, None, None
-        for b in sorted(self.buckets, key=lambda b: b.launch):
-            if cur_e is None or b.launch > cur_e:
+        for a, b in sorted(sp for bk in self.buckets for sp in bk.spans):
+            if cur_e is None or a > cur_e:
                 total += (cur_e - cur_s) if cur_e is not None else 0.0
-                cur_s, cur_e = b.launch, b.end
+                cur_s, cur_e = a, b
             else:
-                cur_e = max(cur_e, b.end)
+                cur_e = max(cur_e, b)
         return total + ((cur_e - cur_s) if cur_e is not None else 0.0)
 
 
@@ -133,6 +135,7 @@ def simulate_step(levels: tuple[Level, ...], clock_ghz: float, forward_cycles: f
         if procs:
             yield simpy.AllOf(env, procs)
         rec["first_done"] = env.now
+        rec["spans"] = [(rec["launch"], env.now)] if fab.nets else []
         second = sum(l.second_bytes for l in layers)
         hook = sum(l.hook_cycles for l in layers)
         if hook:
@@ -141,7 +144,10 @@ def simulate_step(levels: tuple[Level, ...], clock_ghz: float, forward_cycles: f
             notify()
             yield ev
         if second:
+            t0 = env.now
             yield env.process(fab.all_reduce(second))
+            if fab.nets:
+                rec["spans"].append((t0, env.now))
         rec["end"] = env.now
 
     def launch(i):
@@ -201,5 +207,5 @@ def _attribute(groups, records, idle) -> list[Bucket]:
             t = seg_end
             if t >= b:
                 break
-    return [Bucket(i, tuple(groups[i]), records[i]["launch"], records[i]["first_done"], records[i]["end"], exposed[i])
-            for i in sorted(records)]
+    return [Bucket(i, tuple(groups[i]), records[i]["launch"], records[i]["first_done"], records[i]["end"], exposed[i],
+                   tuple(sp for sp in records[i]["spans"] if sp[1] > sp[0])) for i in sorted(records)]
