@@ -72,3 +72,14 @@ def test_dp_scaling_study_expands():
     st = load_study("dp_scaling")
     assert len(st.points) == 2 * 11 * 6
     assert {p.system["chips"] for p in st.points} == {2 ** i for i in range(11)}
+
+
+def test_system_run_is_reproducible(tmp_path):
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"o{i}"
+        assert main(["run", "--network", "lenet5", "--accelerator", "edge", "--system", "node8x8",
+                     "--update", "sbpca", "--rank", "2", "--out", str(out)]) == 0
+        outs.append(out)
+    for f in ("layers.csv", "summary.json", "comm_buckets.csv", "comm_layers.csv"):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes()
