@@ -15,12 +15,33 @@ import pandas as pd
 from asicsim.report.doc import Doc, fmt_num
 from asicsim.report.plots import save
 
+STYLES = ("-", "--", ":", "-.")
 RULE_ORDER = ("full", "sbpca_k1", "sbpca_k4", "sbpca_k16", "powersgd_r4", "resist")
 
 
 def _rules(df: pd.DataFrame) -> list[str]:
-    present = list(dict.fromkeys(df["update"]))
-    return [r for r in RULE_ORDER if r in present] + [r for r in present if r not in RULE_ORDER]
+    """The series (rule, plus any other varied axis) in a stable order."""
+    present = list(dict.fromkeys(df["series"]))
+    rank = {r: i for i, r in enumerate(RULE_ORDER)}
+    return sorted(present, key=lambda x: (rank.get(x.split(",")[0], len(rank)), x.split(",")[0],
+                                          _num(x.split("=")[-1]) if "=" in x else 0.0))
+
+
+def _num(v: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        return 0.0
+
+
+def _series(df: pd.DataFrame, axes: list[str]) -> pd.Series:
+    """Label each row by its rule and the values of any other axis the study varies."""
+    skip = {"network", "system.chips", "update.rule", "update.rank", "update"}
+    extra = [a for a in axes if a not in skip and a in df and df[a].nunique() > 1]
+    lab = df["update"].astype(str)
+    for a in extra:
+        lab = lab + f", {a.split('.')[-1]}=" + df[a].astype(str)
+    return lab
 
 
 def _lines(df: pd.DataFrame, col: str, ylabel: str, fig_dir: Path, stem: str, scale: float = 1.0,
@@ -29,9 +50,14 @@ def _lines(df: pd.DataFrame, col: str, ylabel: str, fig_dir: Path, stem: str, sc
     fig, axes = plt.subplots(1, len(nets), figsize=(5.2 * len(nets), 3.8), squeeze=False)
     for ax, net in zip(axes[0], nets):
         g = df[df["network"] == net]
-        for rule in _rules(g):
-            r = g[g["update"] == rule].sort_values("system.chips")
-            ax.plot(r["system.chips"], r[col] * scale, marker="o", ms=3, label=rule)
+        series = _rules(g)
+        rules = list(dict.fromkeys(x.split(",")[0] for x in series))
+        variants = list(dict.fromkeys(x.split(",", 1)[1] if "," in x else "" for x in series))
+        for lab in series:
+            r = g[g["series"] == lab].sort_values("system.chips")
+            rule, var = lab.split(",")[0], (lab.split(",", 1)[1] if "," in lab else "")
+            ax.plot(r["system.chips"], r[col] * scale, marker="o", ms=3, label=lab,
+                    color=f"C{rules.index(rule) % 10}", linestyle=STYLES[variants.index(var) % len(STYLES)])
         ax.set_xscale("log", base=2)
         if logy:
             ax.set_yscale("log")
@@ -39,7 +65,7 @@ def _lines(df: pd.DataFrame, col: str, ylabel: str, fig_dir: Path, stem: str, sc
         ax.set_ylabel(ylabel)
         ax.set_title(net)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=8, loc="best")
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, fig_dir, stem)
 
 
@@ -52,7 +78,7 @@ def _exposed_bars(df: pd.DataFrame, chips: list[int], fig_dir: Path, stem: str) 
         width = 0.8 / max(len(chips), 1)
         x = np.arange(len(rules))
         for j, n in enumerate(chips):
-            sel = g[g["system.chips"] == n].set_index("update")
+            sel = g[g["system.chips"] == n].set_index("series")
             comp = np.array([sel["system.compute_cycles"].get(r, np.nan) for r in rules]) / sel["clock_ghz"].iloc[0] / 1e6
             expo = np.array([sel["system.exposed_comm_cycles"].get(r, np.nan) for r in rules]) / sel["clock_ghz"].iloc[0] / 1e6
             pos = x - 0.4 + width * (j + 0.5)
@@ -72,7 +98,7 @@ def _exposed_bars(df: pd.DataFrame, chips: list[int], fig_dir: Path, stem: str) 
 def _table(g: pd.DataFrame) -> pd.DataFrame:
     ms = 1e3
     return pd.DataFrame({
-        "rule": g["update"], "chips": g["system.chips"].astype(int),
+        "rule": g["series"], "chips": g["system.chips"].astype(int),
         "step (ms)": (g["system.step_time_s"] * ms).map(fmt_num),
         "exposed sync (ms)": (g["system.exposed_comm_cycles"] / g["clock_ghz"] / 1e6).map(fmt_num),
         "hidden sync (ms)": (g["system.hidden_comm_cycles"] / g["clock_ghz"] / 1e6).map(fmt_num),
@@ -85,14 +111,14 @@ def _table(g: pd.DataFrame) -> pd.DataFrame:
 
 def _reading(g: pd.DataFrame, net: str) -> str:
     top = int(g["system.chips"].max())
-    at = g[g["system.chips"] == top].set_index("update")
+    at = g[g["system.chips"] == top].set_index("series")
     fastest = at["system.step_time_s"].idxmin()
     full = at["system.step_time_s"].get("full")
     parts = [f"At {top} chips the fastest step on {net} is **{fastest}** "
              f"({at.loc[fastest, 'system.step_time_s'] * 1e3:.3f} ms"
              + (f", {full / at.loc[fastest, 'system.step_time_s']:.2f}× full's {full * 1e3:.3f} ms)" if full else ")")]
     for rule in _rules(g):
-        r = g[g["update"] == rule].sort_values("system.chips")
+        r = g[g["series"] == rule].sort_values("system.chips")
         eff = r["system.scaling_efficiency"].iloc[-1]
         expo = r["system.exposed_comm_cycles"].iloc[-1] / max(r["system.step_cycles"].iloc[-1], 1)
         parts.append(f"{rule}: efficiency {eff:.1%} at {top} chips, {expo:.1%} of its step exposed sync")
@@ -107,6 +133,7 @@ def scaling_report(d: Path, fig_dir: Path, meta: dict, df: pd.DataFrame) -> Doc:
     err = df["error"].notna() & (df["error"].astype(str) != "") if "error" in df else pd.Series(False, index=df.index)
     ok = df[~err & df["system.step_time_s"].notna()].copy()
     ok["system.chips"] = ok["system.chips"].astype(int)
+    ok["series"] = _series(ok, meta.get("axes", []))
     sysname = ", ".join(sorted(ok["system.name"].astype(str).unique()))
     doc.p(f"{len(ok)} points ({int(err.sum())} failed) on system {sysname}, accelerator "
           f"{', '.join(sorted(ok['accelerator'].astype(str).unique()))}, batch "
@@ -128,8 +155,9 @@ def scaling_report(d: Path, fig_dir: Path, meta: dict, df: pd.DataFrame) -> Doc:
     doc.fig(_exposed_bars(ok, sorted(set(picks)), fig_dir, "scaling_exposed"),
             "compute (blue) and exposed synchronisation (red) per step, at " + ", ".join(map(str, sorted(set(picks)))) + " chips")
     for net in dict.fromkeys(ok["network"]):
-        g = ok[ok["network"] == net].sort_values(["update", "system.chips"], key=lambda s: s.map(
-            {r: i for i, r in enumerate(RULE_ORDER)}) if s.name == "update" else s)
+        g = ok[ok["network"] == net]
+        order = {r: i for i, r in enumerate(_rules(g))}
+        g = g.sort_values(["series", "system.chips"], key=lambda s: s.map(order) if s.name == "series" else s)
         doc.h(f"{net}", 3)
         doc.p(_reading(g, net))
         doc.table(_table(g[g["system.chips"].isin(picks + [1])]), f"{net}: selected chip counts (all in the results file)")
