@@ -83,3 +83,12 @@ def test_system_run_is_reproducible(tmp_path):
         outs.append(out)
     for f in ("layers.csv", "summary.json", "comm_buckets.csv", "comm_layers.csv"):
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes()
+
+
+def test_studies_without_a_system_keep_their_keys():
+    """Adding the system axes must not change the hash (or spec) of an existing study's points."""
+    from pathlib import Path
+    rec = json.loads((Path(__file__).resolve().parent.parent / "reports" / "edge_design_space" / "sweep.json").read_text())
+    st = load_study("edge_design_space")
+    assert st.keys == rec["keys"]
+    assert st.spec == rec["spec"]
