@@ -16,6 +16,7 @@ MODELS_DIR = ROOT / "models"
 NETWORKS_DIR = MODELS_DIR / "networks"
 ACCELERATORS_DIR = MODELS_DIR / "accelerators"
 STUDIES_DIR = MODELS_DIR / "studies"
+SYSTEMS_DIR = MODELS_DIR / "systems"
 
 
 def load_yaml(path: Path) -> dict:

@@ -10,7 +10,12 @@ import json
 import time
 from pathlib import Path
 
-from asicsim.cli.run import add_update_arguments, update_from_args
+from asicsim.cli.run import (
+    add_system_arguments,
+    add_update_arguments,
+    system_from_args,
+    update_from_args,
+)
 from asicsim.config.hardware import load_hardware
 from asicsim.errors import InputError
 from asicsim.workload.network import load_network
@@ -24,6 +29,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_update_arguments(p)
     p.add_argument("--out", help="output folder [reports/compare_<network>_<accelerator>_b<batch>]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html")
+    add_system_arguments(p)
 
 
 def parse_ranks(text: str) -> list[int]:
@@ -48,9 +54,10 @@ def execute(args) -> int:
     hw = load_hardware(args.accelerator)
     net = load_network(args.network)
     base = update_from_args(args, "full", ranks[0])
+    system = system_from_args(args)
     out = Path(args.out) if args.out else Path("reports") / f"compare_{net.name}_{hw.name}_b{args.batch}"
     with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False) as bar:
-        cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1))
+        cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1), system=system)
     out.mkdir(parents=True, exist_ok=True)
     cmp.table.to_csv(out / "compare.csv", index=False)
     cmp.per_layer.to_csv(out / "compare_layers.csv", index=False)
@@ -88,6 +95,15 @@ def print_comparison(cmp) -> None:
             print(f"  {what}: SBPCA pays at every rank tried")
         else:
             print(f"  {what}: SBPCA stops paying at rank {k}")
+    if "system_step_cycles" in t:
+        sysd = next(iter(s["system"].values()))
+        print(f"on {sysd['name']} ({sysd['chips']} chips), per chip:")
+        print(pd.DataFrame({
+            "rule": t["rule"], "step Mcyc": t["system_step_cycles"] / 1e6, "×full": t["system_step_cycles_vs_full"],
+            "exposed sync Mcyc": t["system_exposed_comm_cycles"] / 1e6, "hidden Mcyc": t["system_hidden_comm_cycles"] / 1e6,
+            "payload MB": t["system_payload_bytes_per_chip"] / 1e6, "sent MB": t["system_comm_bytes_sent_per_chip"] / 1e6,
+            "link mJ": t["system_link_energy_pj_per_chip"] / 1e9,
+        }).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     fav = cmp.per_layer["favoured"].value_counts()
     print("layers favouring each rule (energy of weight-gradient + update): "
           + ", ".join(f"{r}: {n}" for r, n in fav.items()))

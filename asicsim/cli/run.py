@@ -46,8 +46,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accelerator", help="preset name (models/accelerators) or YAML file [edge]")
     p.add_argument("--network", help="preset name (models/networks), YAML file or .onnx file [resnet18]")
     p.add_argument("--batch", type=int, help="mini-batch size B [32; 1 with --topology]")
-    p.add_argument("--update", choices=["full", "sbpca"], default="full", help="weight-update rule")
-    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k")
+    p.add_argument("--update", choices=["full", "sbpca", "powersgd", "resist"], default="full",
+                   help="weight-update rule (powersgd, resist: see README 'Data-parallel training')")
+    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k (PowerSGD: rank r)")
     add_update_arguments(p)
     p.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ",".join(PHASES))
     p.add_argument("--ideal-memory", action="store_true",
@@ -58,6 +59,26 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gemm", action="store_true", help="--topology is in SCALE-Sim's GEMM (M,N,K) format")
     p.add_argument("--out", help="output folder [reports/<network>_<accelerator>_b<batch>]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html with figures")
+    add_system_arguments(p)
+
+
+def add_system_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--system", metavar="FILE|PRESET",
+                   help="multi-chip system (models/systems): data-parallel step, --batch per chip")
+    p.add_argument("--chips", type=int, help="override the system's chip count")
+
+
+def system_from_args(args):
+    """The SystemConfig of --system/--chips, or None for a single-chip run."""
+    if getattr(args, "system", None) is None:
+        if getattr(args, "chips", None) is not None:
+            raise InputError("--chips needs --system", field="--chips", value=args.chips,
+                             allowed="a preset in models/systems or a system YAML file")
+        return None
+    from asicsim.system.config import load_system
+    if args.chips is not None and args.chips <= 0:
+        raise InputError("must be a positive integer", field="--chips", value=args.chips, allowed="1, 2, …")
+    return load_system(args.system, chips=args.chips)
 
 
 def resolve_inputs(args):
@@ -113,10 +134,23 @@ def execute(args) -> int:
     hw, net, batch = resolve_inputs(args)
     phases = parse_phases(args.phases)
     update = update_from_args(args, args.update, args.rank)
-    out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}"
-    result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
+    system = system_from_args(args)
+    if system is None and update.rule == "resist":
+        raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",
+                         allowed="--update resist with --system FILE|PRESET")
+    suffix = f"_{system.name}_x{system.chips}" if system is not None else ""
+    out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}{suffix}"
+    if system is not None:
+        from asicsim.studies.multichip import check_phases, simulate_system
+        check_phases(phases)
+        result = simulate_system(hw, net, batch, update, system, ideal_memory=args.ideal_memory)
+    else:
+        result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
     result.write(out)
     print_summary(result.summary, out, time.perf_counter() - t0)
+    if system is not None:
+        from asicsim.cli.system_print import print_system
+        print_system(result.summary["system"], out)
     if args.report:
         from asicsim.report.write import write_report
         print(f"report: {write_report(out)}")

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from asicsim.config.hardware import HardwareConfig
+from asicsim.engine.dram import BankedTiming
 from asicsim.engine.energy import components, op_energy_pj
 from asicsim.engine.mapped import Mapping
-from asicsim.engine.dram import BankedTiming
 from asicsim.engine.sim import OpTiming
 
 BASE_COLUMNS = ["layer", "phase", "m", "k", "n", "macs", "vector_ops", "compute_cycles", "stall_cycles",

@@ -49,7 +49,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asicsim.kernels import jit   # module reference: tests swap in the kernels' Python bodies
+from asicsim.kernels import (
+    jit,  # module reference: tests swap in the kernels' Python bodies
+)
 from asicsim.kernels.reference import qr_signfix
 
 # --------------------------------------------------------------------------------------------

@@ -149,6 +149,9 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
         if (d / f).exists():
             files += f", [{f}]({f}) ({what})"
     doc.p(files + ".")
+    if isinstance(s.get("system"), dict):
+        from asicsim.report.system_run import system_section
+        system_section(doc, d, s["system"], clock)
     return doc
 
 

@@ -50,6 +50,11 @@ def sweep_report(d: Path, fig_dir: Path) -> Doc:
     from asicsim.studies.journal import load_results
     meta = read_json(d / "sweep.json")
     df = load_results(d)
+    if "system.chips" in meta.get("axes", []) and "system.step_time_s" in df:
+        from asicsim.report.scaling import (
+            scaling_report,  # a data-parallel scaling study
+        )
+        return scaling_report(d, fig_dir, meta, df)
     name = meta.get("study", d.name)
     doc = Doc(f"Design-space sweep: {name}")
     axes = [a for a in meta.get("axes", []) if a in df.columns]

@@ -39,13 +39,21 @@ def _wu(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base: UpdateConfig,
-            progress=None) -> Comparison:
-    """Simulate `full` and SBPCA at each rank (same momentum, sub-batch, placement options)."""
+            progress=None, system=None) -> Comparison:
+    """Simulate `full` and SBPCA at each rank (same momentum, sub-batch, placement options).
+    With a multi-chip ``system`` each rule is a data-parallel step and the totals gain its sync
+    columns (`asicsim.studies.multichip`); the per-chip table is the same."""
     rules = [base.model_copy(update={"rule": "full"})] + [
         base.model_copy(update={"rule": "sbpca", "rank": k}) for k in ranks]
-    tables, summaries = [], {}
+    tables, summaries, systems = [], {}, {}
     for upd in rules:
-        r = simulate(hw, net, batch, upd)
+        if system is not None:
+            from asicsim.studies.multichip import simulate_system
+            sr = simulate_system(hw, net, batch, upd, system)
+            r = sr.step
+            systems[rule_label(upd)] = sr.summary["system"]
+        else:
+            r = simulate(hw, net, batch, upd)
         lab = rule_label(upd)
         t = r.layers.copy()
         t.insert(0, "update", upd.rule)
@@ -57,6 +65,8 @@ def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base
     table = pd.concat(tables, ignore_index=True)
     labels = list(summaries)
     totals = _totals(table, summaries, labels)
+    if systems:
+        totals = with_system_columns(totals, systems)
     per_layer = _per_layer(table, net, labels)
     summary = {
         "accelerator": hw.name, "network": net.name, "batch": batch, "ranks": ranks,
@@ -67,6 +77,8 @@ def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base
         "stops_paying": stops_paying(totals),
         "layers_favouring": per_layer["favoured"].value_counts().to_dict(),
     }
+    if systems:
+        summary["system"] = {lab: v for lab, v in systems.items()}
     return Comparison(table, totals, per_layer, summary)
 
 
@@ -117,3 +129,16 @@ def stops_paying(totals: pd.DataFrame) -> dict:
         out[metric] = {"stops_paying_at_rank": int(worse["rank"].min()) if len(worse) else None,
                        "pays_at_smallest_rank": bool(len(sb) and sb.iloc[0][metric] < full[metric])}
     return out
+
+
+SYNC_COLUMNS = ("step_cycles", "exposed_comm_cycles", "hidden_comm_cycles", "payload_bytes_per_chip",
+                "comm_bytes_sent_per_chip", "link_energy_pj_per_chip", "step_energy_pj_per_chip")
+
+
+def with_system_columns(totals: pd.DataFrame, systems: dict) -> pd.DataFrame:
+    """Per rule: the multi-chip step, its exposed/hidden sync cycles and bytes (``system_*``)."""
+    t = totals.copy()
+    for c in SYNC_COLUMNS:
+        t[f"system_{c}"] = [systems[lab][c] for lab in t["rule"]]
+    t["system_step_cycles_vs_full"] = t["system_step_cycles"] / t["system_step_cycles"].iloc[0]
+    return t

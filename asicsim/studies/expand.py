@@ -20,9 +20,9 @@ from asicsim.config.hardware import SramConfig, hardware_from_dict, load_hardwar
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError, pydantic_to_input_error
 from asicsim.presets import STUDIES_DIR, load_yaml, resolve_preset
+from asicsim.studies.sampling import sampler as _sampler
 from asicsim.studies.spec import (
     ALLOWED_ROOTS,
-    DISTRIBUTIONS,
     HASH_VERSION,
     HW_ROOTS,
     HW_SECTIONS,
@@ -32,6 +32,7 @@ from asicsim.studies.spec import (
     Study,
     StudyFile,
 )
+from asicsim.studies.system_axes import check_system_leaf, resolve_system
 from asicsim.workload.lowering import PHASES
 from asicsim.workload.network import network_description
 
@@ -103,6 +104,8 @@ def _check_leaf(path: str, file: str, where: str, sram_names: set[str] | None) -
         if len(parts) != 1:
             raise bad(f"'{root}' has no sub-fields", allowed=f"'{root}' alone")
         return
+    if root == "system":
+        return check_system_leaf(parts, bad)
     if root == "update":
         fields = UpdateConfig.model_fields
         if len(parts) != 2 or parts[1] not in fields:
@@ -121,50 +124,6 @@ def _check_leaf(path: str, file: str, where: str, sram_names: set[str] | None) -
     model = HW_SECTIONS[root]
     if len(parts) != 2 or parts[1] not in model.model_fields:
         raise bad(f"unknown {root} field", allowed=", ".join(f"{root}.{f}" for f in model.model_fields))
-
-
-def _plain(v: Any) -> Any:
-    """numpy scalars -> Python scalars, floats rounded to 6 significant digits."""
-    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
-        v = v.item()
-    if isinstance(v, float):
-        v = float(f"{v:.6g}")
-    return v
-
-
-def _sampler(spec: Any, file: str, where: str):
-    """A function rng -> value for one random axis."""
-    if isinstance(spec, list):
-        spec = {"choice": spec}
-    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in DISTRIBUTIONS:
-        raise InputError("a random axis is a list of values or a mapping with one distribution",
-                         file=file, field=where, value=spec,
-                         allowed="{choice: [..]}, {uniform: [lo, hi]}, {log_uniform: [lo, hi]}, "
-                                 "{int_uniform: [lo, hi]}, {int_log_uniform: [lo, hi]}, {pow2: [lo, hi]}")
-    kind, arg = next(iter(spec.items()))
-    if kind == "choice":
-        if not isinstance(arg, list) or not arg:
-            raise InputError("'choice' needs a non-empty list", file=file, field=f"{where}.choice", value=arg)
-        return lambda rng: copy.deepcopy(arg[int(rng.integers(len(arg)))])
-    if (not isinstance(arg, list) or len(arg) != 2
-            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in arg)
-            or arg[0] > arg[1]):
-        raise InputError(f"'{kind}' needs [lo, hi] with lo <= hi", file=file, field=f"{where}.{kind}", value=arg)
-    lo, hi = arg
-    if kind in ("log_uniform", "int_log_uniform", "pow2") and lo <= 0:
-        raise InputError(f"'{kind}' needs lo > 0", file=file, field=f"{where}.{kind}", value=arg)
-    if kind == "uniform":
-        return lambda rng: _plain(rng.uniform(lo, hi))
-    if kind == "log_uniform":
-        return lambda rng: _plain(math.exp(rng.uniform(math.log(lo), math.log(hi))))
-    if kind == "int_uniform":
-        return lambda rng: int(rng.integers(math.ceil(lo), math.floor(hi) + 1))
-    if kind == "int_log_uniform":
-        return lambda rng: int(min(max(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))), math.ceil(lo)), math.floor(hi)))
-    e_lo, e_hi = math.ceil(math.log2(lo)), math.floor(math.log2(hi))
-    if e_lo > e_hi:
-        raise InputError("'pow2' range holds no power of two", file=file, field=f"{where}.pow2", value=arg)
-    return lambda rng: 2 ** int(rng.integers(e_lo, e_hi + 1))
 
 
 @functools.lru_cache(maxsize=64)
@@ -287,6 +246,8 @@ def resolve_point(sf: StudyFile, over: dict, origin: dict, file: str, study_dir:
                 set_path(hw_dict, leaf, v)
         elif root == "update":
             upd_dict[leaf.split(".", 1)[1]] = v
+        elif root == "system":
+            continue
         elif root in run:
             run[root] = v
     try:
@@ -319,12 +280,16 @@ def resolve_point(sf: StudyFile, over: dict, origin: dict, file: str, study_dir:
     net_json = {k: v for k, v in net_raw.items() if k not in ("description", "source")}
     resolved = {"v": HASH_VERSION, "hardware": hw_json, "network": net_json, "batch": batch,
                 "update": upd.model_dump(mode="json"), "phases": phases, "ideal_memory": run["ideal_memory"]}
+    sys_kw = resolve_system(b.system, over, origin, study_dir, upd.rule, fail, _resolve_ref)
+    if sys_kw:
+        resolved["system"] = sys_kw["system_json"]
     kwargs = dict(hardware=hw_dict, hardware_file=hw_file, accelerator_name=hw.name, network=net_file,
                   network_name=str(net_raw.get("name", Path(net_file).stem)), batch=batch,
-                  update=upd.model_dump(mode="json"), phases=tuple(phases), ideal_memory=run["ideal_memory"])
+                  update=upd.model_dump(mode="json"), phases=tuple(phases), ideal_memory=run["ideal_memory"],
+                  system=sys_kw.get("system"), system_file=sys_kw.get("system_file", ""))
     values = {"accelerator": acc_ref, "network": net_ref, "batch": batch, "phases": phases,
               "ideal_memory": run["ideal_memory"], "update": resolved["update"],
-              **{k: v for k, v in hw.model_dump(mode="json").items()}}
+              **{k: v for k, v in hw.model_dump(mode="json").items()}, "system": sys_kw.get("system_json")}
     return resolved, kwargs, values
 
 
@@ -383,7 +348,8 @@ def study_from_dict(data: Any, file: str | Path = "<study>") -> Study:
         axes = {leaf: over[leaf] if leaf in over else _lookup(values, leaf) for leaf in order}
         points.append(Point(index=len(points), key=key, axes=axes, **kwargs))
     return Study(name=sf.name, description=sf.description, file=file, axes=order, points=points,
-                 duplicates=dup, report=sf.report.model_dump(mode="json"), spec=sf.model_dump(mode="json"))
+                 duplicates=dup, report=sf.report.model_dump(mode="json"),
+                 spec=sf.model_dump(mode="json", exclude={"base": {"system"}} if sf.base.system is None else None))
 
 
 def load_study(name_or_path: str | Path) -> Study:

@@ -24,8 +24,11 @@ RUN_COLUMNS = ("accelerator", "network", "batch", "update", "update.rule", "upda
 
 
 def update_label(update: dict) -> str:
-    """``full`` or ``sbpca_k<rank>`` (the labels `asicsim compare` uses)."""
-    return "full" if update.get("rule") == "full" else f"{update.get('rule')}_k{update.get('rank')}"
+    """``full``, ``sbpca_k<rank>`` (the labels `asicsim compare` uses), ``powersgd_r<rank>``, ``resist``."""
+    rule = update.get("rule")
+    if rule in ("full", "resist"):
+        return rule
+    return f"{rule}_{'r' if rule == 'powersgd' else 'k'}{update.get('rank')}"
 
 
 def parquet_available() -> bool:

@@ -31,7 +31,9 @@ Every axis is a dotted path into the resolved configuration::
 
 Paths: ``array.*``, ``vector.*``, ``sram.<buffer>.*``, ``dram.*``, ``crossbar.*``, ``name`` apply
 to the accelerator's raw YAML mapping (then validated by `asicsim.config.hardware.hardware_from_dict`);
-``update.*``, ``batch``, ``network``, ``accelerator``, ``phases``, ``ideal_memory`` to the run.
+``update.*``, ``batch``, ``network``, ``accelerator``, ``phases``, ``ideal_memory`` to the run;
+``system`` (a system preset or file) and ``system.*`` (``system.chips``, ``system.link.bandwidth_gbps``,
+``system.collective.bucket_mib``, …) to the multi-chip system (`asicsim.studies.system_axes`).
 A mapping value merges into the mapping at its path; anything else replaces the value.
 
 Each block (grid, points, random) yields a list of override sets; the study's points are the
@@ -62,7 +64,7 @@ HW_SECTIONS: dict[str, type[BaseModel]] = {
     "array": ArrayConfig, "vector": VectorConfig, "dram": DramConfig, "crossbar": CrossbarConfig,
 }
 HW_ROOTS = ("name", "description", "array", "vector", "sram", "dram", "crossbar")
-RUN_ROOTS = ("accelerator", "network", "batch", "update", "phases", "ideal_memory")
+RUN_ROOTS = ("accelerator", "network", "batch", "update", "phases", "ideal_memory", "system")
 ALLOWED_ROOTS = ", ".join(RUN_ROOTS + HW_ROOTS)
 
 DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int_uniform", "int_log_uniform", "pow2")
@@ -79,6 +81,7 @@ class BaseSpec(_Strict):
     update: dict[str, Any] = Field(default_factory=dict)
     phases: list[str] | None = None
     ideal_memory: bool = False
+    system: str | None = None      # a multi-chip system (preset or file): data-parallel points
 
 
 class RandomSpec(_Strict):
@@ -117,6 +120,8 @@ class Point:
     update: dict
     phases: tuple[str, ...]
     ideal_memory: bool
+    system: dict | None = None     # the system's raw mapping with overrides (None: one chip)
+    system_file: str = ""
 
 
 @dataclass

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.dram import BankedTiming, banked_timing
@@ -19,7 +21,7 @@ from asicsim.engine.results import (
 )
 from asicsim.engine.sim import LinkTiming, simulate_ops
 from asicsim.engine.timeline import Recorder, timeline_table
-from asicsim.workload.lowering import PHASES, lower_step
+from asicsim.workload.lowering import PHASES, Lowered, lower_step
 from asicsim.workload.network import Network
 from asicsim.workload.summary import network_table
 
@@ -43,6 +45,14 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
     ``timeline``: also record the busy intervals of the array, vector unit and DRAM link (for the
     run report). With the bandwidth model that is a second, step-by-step replay of the same ops:
     the numbers of the step always come from the memoised run, so recording changes none."""
+    return simulate_detail(hw, net, batch, update, phases, ideal_memory, timeline)[0]
+
+
+def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig = UpdateConfig(),
+                    phases: tuple[str, ...] = PHASES, ideal_memory: bool = False,
+                    timeline: bool = False) -> tuple[StepResult, Lowered, pd.DataFrame]:
+    """`simulate`, also returning the lowered ops and one row per op (in program order, with its
+    simulated cycles): what the multi-chip timeline (`asicsim.studies.multichip`) replays."""
     lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
     mapping = map_step(lowered, hw, ideal=ideal_memory)
     link = link_timing(hw, ideal_memory)
@@ -66,4 +76,4 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
         span = timings[-1].end if timings else 0.0
         frames = timeline_table(rec, [o.layer for o in mapping.ops], [o.phase for o in mapping.ops],
                                 span / TIMELINE_BARS)
-    return StepResult(table, summary, network=network_table(net), timeline=frames)
+    return StepResult(table, summary, network=network_table(net), timeline=frames), lowered, ops

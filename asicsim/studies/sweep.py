@@ -50,8 +50,8 @@ from asicsim.studies.journal import (
     results_path,
     update_label,
 )
+from asicsim.studies.rows import result_row, system_point_row
 from asicsim.studies.spec import Point, Study
-from asicsim.workload.lowering import PHASES
 
 # --------------------------------------------------------------------------- one point
 
@@ -93,41 +93,6 @@ def base_row(p: Point) -> dict:
     return row
 
 
-def result_row(result) -> dict:
-    """The totals of a StepResult as flat columns."""
-    s = result.summary
-    layers = result.layers
-    row: dict[str, Any] = {}
-    for k in ("total_cycles", "compute_cycles", "stall_cycles", "time_s", "energy_pj", "macs",
-              "dram_read_bytes", "dram_write_bytes", "sram_read_bytes", "sram_write_bytes"):
-        if k in s:
-            row[k] = s[k]
-        elif k in ("compute_cycles", "stall_cycles", "macs") and k in layers:
-            row[k] = layers[k].sum()
-    for comp, v in (s.get("energy_breakdown_pj") or {}).items():
-        row[f"energy_{comp}_pj"] = v
-    phases = s.get("phases") or {}
-    for ph in [p for p in PHASES if p in phases] + [p for p in phases if p not in PHASES]:
-        for k in ("cycles", "energy_pj", "dram_bytes", "macs"):
-            if k in phases[ph]:
-                row[f"{ph}_{k}"] = phases[ph][k]
-    peak = s.get("peak_macs_per_cycle")
-    cyc = row.get("total_cycles")
-    if "utilization" in s:
-        row["utilization"] = s["utilization"]
-    elif row.get("macs") is not None and cyc and peak:
-        row["utilization"] = row["macs"] / (cyc * peak)
-    if row.get("stall_cycles") is not None and cyc:
-        row["stall_share"] = row["stall_cycles"] / cyc
-    row["peak_macs_per_cycle"] = peak
-    row["dram_bytes_per_cycle"] = s.get("dram_bytes_per_cycle")
-    row["clock_ghz"] = s.get("clock_ghz")
-    for k, v in list(row.items()):
-        if hasattr(v, "item"):
-            row[k] = v.item()
-    return row
-
-
 def run_point(p: Point, simulate: Callable | None = None) -> dict:
     """Simulate one point; never raises (a failure is recorded in the row's ``error``)."""
     t0 = time.perf_counter()
@@ -136,11 +101,14 @@ def run_point(p: Point, simulate: Callable | None = None) -> dict:
     try:
         from asicsim.config.hardware import hardware_from_dict
         from asicsim.config.update import UpdateConfig
-        sim = simulate or _default_simulate()
-        hw = hardware_from_dict(p.hardware, p.hardware_file)
-        res = sim(hw, _network(p.network), p.batch, UpdateConfig(**p.update), phases=p.phases,
-                  ideal_memory=p.ideal_memory)
-        row.update(result_row(res))
+        if p.system is not None:
+            row.update(system_point_row(p, simulate))
+        else:
+            sim = simulate or _default_simulate()
+            hw = hardware_from_dict(p.hardware, p.hardware_file)
+            res = sim(hw, _network(p.network), p.batch, UpdateConfig(**p.update), phases=p.phases,
+                      ideal_memory=p.ideal_memory)
+            row.update(result_row(res))
         if row.get("energy_pj") is not None and row.get("total_cycles") is not None:
             row["energy_per_sample_pj"] = row["energy_pj"] / p.batch
             row["cycles_per_sample"] = row["total_cycles"] / p.batch

@@ -37,6 +37,7 @@ from asicsim.workload.network import (
     PoolLayer,
     _pair,
 )
+from asicsim.workload.powersgd import compresses, orth_ops, powersgd_rank
 
 PHASES = ("forward", "backward_data", "weight_gradient", "update")
 
@@ -171,17 +172,38 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
         ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", m_total, ob)), (y,), "bias"))
     if not first:
         ops["backward_data"].append(backward_data_gemm(l, batch, per_group(dy), per_group(w), per_group(dx)))
+    psgd = upd.rule == "powersgd" and compresses(m, n, upd.rank)
     if upd.rule == "sbpca":
         ops["weight_gradient"].append(sbpca_op(l.name, m, n, g, BP, x, dy, upd, ab))
     else:
         ops["weight_gradient"].append(GemmOp(l.name, "weight_gradient", m, BP, n, per_group(dy), per_group(x), per_group(G), g))
+    if psgd:
+        ops["weight_gradient"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab))
     if has_bias:   # biases always get the plain update (their gradient is a length-m vector)
         ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", m_total, ab),), "bias_grad"))
+    if psgd:
+        ops["update"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab, decompress=True))
     if upd.rule == "sbpca":
         ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, m_total if has_bias else 0, ob, ab))
     else:
         ops["update"].extend(update_ops(l.name, w, G, upd, m_total if has_bias else 0, ob, ab))
     return ops
+
+
+def powersgd_ops(layer: str, m: int, n: int, g: int, r: int, G: Tensor, ab: int, decompress: bool = False) -> list[Op]:
+    """PowerSGD (`asicsim.workload.powersgd`), per group: weight_gradient — M = G + e, P = M·Q,
+    orthonormalise P, Q = Mᵀ·P; update (``decompress``) — Ĝ = P·Qᵀ fused into the SGD update,
+    e = M − Ĝ. e (m·n) and Q (n·r) are persistent."""
+    r = powersgd_rank(r, m, n)
+    t = lambda s, el, persistent=False, cand=False: Tensor(f"{layer}.{s}", el, ab, persistent, cand)
+    e, q, p, Mg = t("psgd_e", g * m * n, True), t("psgd_Q", n * r, True), t("psgd_P", m * r), t("G", m * n)
+    if decompress:
+        return [GemmOp(layer, "update", m, r, n, p, q, t("G", m * n, cand=True), g, fused_output=True),
+                VectorOp(layer, "update", g * m * n, (G,), (e,), "psgd_residual")]
+    return [VectorOp(layer, "weight_gradient", g * m * n, (G, e), (G,), "psgd_error"),
+            GemmOp(layer, "weight_gradient", m, n, r, Mg, q, p, g),
+            VectorOp(layer, "weight_gradient", g * orth_ops(m, r), (t("psgd_P", g * m * r),), (t("psgd_P", g * m * r),), "psgd_orth"),
+            GemmOp(layer, "weight_gradient", n, m, r, Mg, p, t("psgd_Q", n * r, True), g)]
 
 
 def sbpca_rank(k: int, m: int, n: int) -> int:

@@ -1,0 +1,1 @@
+"""Multi-chip systems: system config, collective closed forms, and the simpy communication model."""
