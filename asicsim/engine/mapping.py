@@ -30,10 +30,13 @@ from __future__ import annotations
 import math
 
 from asicsim.config.hardware import HardwareConfig
+from asicsim.engine.feedback import map_feedback
 from asicsim.engine.mapped import MappedOp, Mapping, ResidencyPlan, SramSpace, Step
+from asicsim.engine.sketch_map import map_sketch
 from asicsim.engine.systolic import ceil_div, gemm_compute_cycles
 from asicsim.engine.tiling import map_gemm, operand_expansion
 from asicsim.errors import InputError
+from asicsim.workload.backward import FeedbackOp
 from asicsim.workload.lowering import (
     CrossbarOp,
     GemmOp,
@@ -43,6 +46,7 @@ from asicsim.workload.lowering import (
     VectorOp,
     op_tensors,
 )
+from asicsim.workload.sketch_rule import SketchOp
 
 RESIDENT_FRACTION = 0.5   # at most this share of each buffer may hold persistent state
 
@@ -177,7 +181,8 @@ def map_crossbar(op: CrossbarOp, hw: HardwareConfig, space: SramSpace, resident:
                     cell_pulses=pulses * op.m * op.n)
 
 
-MAPPERS = {GemmOp: map_gemm, VectorOp: map_vector, SbpcaOp: map_sbpca, CrossbarOp: map_crossbar}
+MAPPERS = {GemmOp: map_gemm, VectorOp: map_vector, SbpcaOp: map_sbpca, CrossbarOp: map_crossbar,
+           FeedbackOp: map_feedback, SketchOp: map_sketch}
 
 
 def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool = False) -> Mapping:

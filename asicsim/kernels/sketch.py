@@ -46,8 +46,12 @@ METHODS = ("auto", "fwht", "rows")
 # exact operation counts (what the hardware model charges)
 # --------------------------------------------------------------------------------------------
 
-def _pow2_at_least(x: int) -> int:
+def pow2_at_least(x: int) -> int:
+    """The smallest power of two ≥ x (1 for x ≤ 1): N', the padded pair count."""
     return 1 << max(0, (int(x) - 1).bit_length())
+
+
+_pow2_at_least = pow2_at_least
 
 
 def sketch_counts(m: int, n: int, k: int, pairs: int, method: str = "auto") -> dict:
