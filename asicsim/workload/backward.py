@@ -79,10 +79,11 @@ def feedback_targets(net: Network, backward: str) -> list:
     return hidden
 
 
-def check_backward(net: Network, backward: str) -> None:
+def check_backward(net: Network, backward: str, field: str = "update.backward") -> None:
+    """InputError (naming ``field``) for bdfa/hybrid on a network without an FC layer."""
     if backward in ("bdfa", "hybrid") and not any(l.kind == "linear" for l in net.layers):
         raise InputError(f"backward '{backward}' applies DFA to FC layers; network '{net.name}' has no FC "
-                         "(linear) layer", field="update.backward", value=backward, allowed="bp, dfa")
+                         "(linear) layer", field=field, value=backward, allowed="bp, dfa")
 
 
 def feedback_op(l, net: Network, batch: int, ob: int, binary: bool) -> FeedbackOp:
