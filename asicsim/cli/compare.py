@@ -114,7 +114,7 @@ def print_rules(cmp) -> None:
                          **{f"{ph[:8]} mJ": r[f"energy_{ph}_pj"] / 1e9
                             for ph in ("forward", "backward_data", "weight_gradient", "update")},
                          "state MB": r["state_bytes"] / 1e6,
-                         "accuracy": r["accuracy"].map(lambda a: "" if a is None or a != a else f"{a:.4f}")})
+                         "accuracy": r["accuracy"].map(lambda a: "" if pd.isna(a) else f"{a:.4f}")})
     print(f"{s['network']} batch {s['batch']} on {s['accelerator']}: one training step per rule")
     print(view.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
 

@@ -100,10 +100,16 @@ def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RES
 def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tuple[str, UpdateConfig]],
                   progress=None, results_dir: Path = RESULTS_DIR) -> RuleComparison:
     rows, tables = [], []
+    done: list[tuple[object, object]] = []      # (lowered ops, StepResult) of the rules simulated so far
     for label, upd in rules:
-        r = simulate(hw, net, batch, upd)
-        s = r.summary
         lowered = lower_training_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, upd)
+        # a rule that lowers to the very same ops (hybrid on a network whose only FC layer is the
+        # classifier is BP) has the same result: the simulation is deterministic, so reuse it
+        r = next((res for ops, res in done if ops == lowered.ops), None)
+        if r is None:
+            r = simulate(hw, net, batch, upd)
+            done.append((lowered.ops, r))
+        s = r.summary
         acc, n_acc = trained_accuracy(net.name, upd, results_dir)
         row = {"rule": label, "update": upd.rule, "rank": upd.rank if upd.rule != "full" else 0,
                "backward": upd.backward, "cycles": s["total_cycles"], "time_ms": s["time_s"] * 1e3,

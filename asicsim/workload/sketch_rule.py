@@ -16,8 +16,15 @@ from dataclasses import dataclass
 
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
-from asicsim.kernels.sketch import pow2_at_least, sketch_counts
-from asicsim.workload.lowering import GemmOp, Lowered, Op, SbpcaOp, Tensor, VectorOp, update_ops
+from asicsim.workload.lowering import (
+    GemmOp,
+    Lowered,
+    Op,
+    SbpcaOp,
+    Tensor,
+    VectorOp,
+    update_ops,
+)
 from asicsim.workload.network import ConvLayer, Network
 
 
@@ -48,6 +55,8 @@ def apply_sketch(lowered: Lowered, net: Network, update: UpdateConfig, ob: int, 
     """Replace each weighted layer's weight-gradient GEMM and update by the sketch rule."""
     if update.rule != "sketch":
         return lowered
+    # imported here: asicsim.kernels loads numba (seconds), which the other rules never need
+    from asicsim.kernels.sketch import pow2_at_least, sketch_counts
     if update.apply != "digital":
         raise InputError("the sketch rule expands Ĝ digitally; crossbar pulses are modelled for sbpca only",
                          field="update.apply", value=update.apply, allowed="digital")
@@ -74,8 +83,9 @@ def apply_sketch(lowered: Lowered, net: Network, update: UpdateConfig, ob: int, 
         elif op.phase == "update" and isinstance(op, VectorOp) and op.kind == "sgd":
             w = Tensor(f"{l.name}.W", m_total * n, ob, persistent=True)
             G = Tensor(f"{l.name}.G", m_total * n, ab, on_chip_candidate=True)
-            per_g = lambda t: Tensor(t.name, t.elems // g, t.elem_bytes, t.persistent, t.on_chip_candidate)
-            out.append(GemmOp(l.name, "update", m, k, n, per_g(dt), per_g(xt), Tensor(G.name, m * n, ab, on_chip_candidate=True),
+            dt_g = Tensor(dt.name, k * m, ab, on_chip_candidate=True)     # one group's slice
+            xt_g = Tensor(xt.name, k * n, ab, on_chip_candidate=True)
+            out.append(GemmOp(l.name, "update", m, k, n, dt_g, xt_g, Tensor(G.name, m * n, ab, on_chip_candidate=True),
                               g, fused_output=True))
             bias = m_total if getattr(l.spec, "bias", False) else 0
             out.extend(update_ops(l.name, w, G, update, bias, ob, ab))
