@@ -200,6 +200,8 @@ NOFC = {"name": "nofc", "input": {"channels": 1, "height": 8, "width": 8},
     (["compare", "--network", "lenet5", "--rules", "sbpca:0"], ["--rules", "sbpca:0"]),
     (["compare", "--network", "lenet5", "--rules", "sketch"], ["--rules", "sketch"]),
     (["compare", "--network", "lenet5", "--rules", "full", "--rank", "4"], ["--rank"]),
+    (["compare", "--network", "lenet5", "--rules", "full", "--report"], ["--report"]),
+    (["run", "--network", "lenet5", "--update", "sketch", "--apply", "crossbar"], ["update.apply"]),
     (["run", "--network", "lenet5", "--update", "sketch", "--rank", "0"], ["rank"]),
     (["run", "--network", "NOFC", "--backward", "bdfa"], ["--backward", "bdfa", "FC"]),
     (["run", "--network", "NOFC", "--backward", "hybrid"], ["--backward", "hybrid"]),
@@ -221,3 +223,15 @@ def test_nofc_network_runs_dfa(tmp_path):
     net = build_network(NOFC)
     t = simulate(load_hardware("edge"), net, 2, UpdateConfig(backward="dfa")).layers
     assert _bwd(t, "c1")["macs"] == 2 * 3 * 4 * 6 * 6
+
+
+@pytest.mark.parametrize("upd", [UpdateConfig(backward="dfa"), UpdateConfig(backward="bdfa"),
+                                 UpdateConfig(backward="hybrid"), UpdateConfig(rule="sketch", rank=4),
+                                 UpdateConfig(rule="sketch", rank=8, projections="vector", sketch_method="fwht")])
+def test_step_bounds_hold_for_every_rule(lenet, edge, upd):
+    s = simulate(edge, lenet, 16, upd).summary
+    assert s["total_cycles"] >= s["macs"] / edge.peak_macs_per_cycle
+    assert s["total_cycles"] >= (s["dram_read_bytes"] + s["dram_write_bytes"]) / edge.dram_bytes_per_cycle
+    assert s["energy_pj"] == pytest.approx(sum(s["energy_breakdown_pj"].values()))
+    again = simulate(edge, lenet, 16, upd)
+    assert again.layers.equals(simulate(edge, lenet, 16, upd).layers)

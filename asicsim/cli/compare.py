@@ -84,6 +84,9 @@ def execute_rules(args, t0: float) -> int:
     if args.backward != "bp":
         raise InputError("with --rules the backward rule is part of each rule (dfa, bdfa, hybrid)",
                          field="--backward", value=args.backward)
+    if args.report:
+        raise InputError("the report pages do not cover a --rules comparison yet; rules.csv and summary.json "
+                         "hold its numbers", field="--report")
     base = update_from_args(args, "full", 4)
     rules = parse_rules(args.rules, base)
     hw = load_hardware(args.accelerator)
