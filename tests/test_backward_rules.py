@@ -160,8 +160,9 @@ def test_trained_accuracy_reads_records(tmp_path):
         d.mkdir(parents=True)
         (d / "summary.json").write_text(json.dumps({"network": "lenet5", "update": "full", "rank": None,
                                                     "backward": "dfa", "final_test_accuracy": acc}))
-    assert trained_accuracy("lenet5", UpdateConfig(backward="dfa"), tmp_path) == (pytest.approx(0.85), 2)
-    assert trained_accuracy("lenet5", UpdateConfig(), tmp_path) == (None, 0)
+    assert trained_accuracy("lenet5", UpdateConfig(backward="dfa"), tmp_path) == (
+        pytest.approx(0.85), 2, "accuracy_lenet5/dfa_s0 accuracy_lenet5/dfa_s1")
+    assert trained_accuracy("lenet5", UpdateConfig(), tmp_path) == (None, 0, "")
 
 
 def test_parse_rules():
@@ -235,3 +236,14 @@ def test_step_bounds_hold_for_every_rule(lenet, edge, upd):
     assert s["energy_pj"] == pytest.approx(sum(s["energy_breakdown_pj"].values()))
     again = simulate(edge, lenet, 16, upd)
     assert again.layers.equals(simulate(edge, lenet, 16, upd).layers)
+
+
+def test_bdfa_feedback_on_the_vector_unit(lenet, edge):
+    upd = UpdateConfig(backward="bdfa", projections="vector")
+    low = lower_training_step(lenet, B, 2, 4, upd)
+    mapping = map_step(low, edge)
+    for op, mo in zip(low.ops, mapping.ops):
+        if isinstance(op, FeedbackOp):
+            assert mo.unit == "vector" and mo.macs == 0 and mo.array_adds == 0
+            assert mo.vector_ops == B * 10 * LENET_OUTS[op.layer]
+            assert mo.compute_cycles >= mo.vector_ops / edge.vector.lanes

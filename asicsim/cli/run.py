@@ -102,7 +102,8 @@ def print_summary(summary: dict, out: Path, wall_s: float) -> None:
                  "DRAM MB": (summary["dram_read_bytes"] + summary["dram_write_bytes"]) / 1e6,
                  "energy mJ": summary["energy_pj"] / 1e9})
     print(f"{summary['network']} batch {summary['batch']} on {summary['accelerator']} ({summary['array']}), "
-          f"update={summary['update']['rule']}")
+          f"update={summary['update']['rule']}"
+          + (f", backward={summary['update']['backward']}" if "backward" in summary["update"] else ""))
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")

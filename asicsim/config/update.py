@@ -21,7 +21,8 @@ class UpdateConfig(_Strict):
     rank-k factors (DESIGN.md §2); ``sketch`` = rank-k gradient from an SRHT sketch of the pair
     stream (`asicsim.kernels.sketch`; ``rank`` = sketch rows k). ``momentum``: momentum
     coefficient (0 = plain SGD); with ``sbpca`` the momentum state is kept on the factors.
-    ``projections``: where SBPCA's skinny projections (and the sketch's ±1 row sums) run
+    ``projections``: where SBPCA's skinny projections (and the sketch's ±1 row sums, and the
+    DFA/BDFA feedback products) run
     (``array`` or ``vector`` unit). ``apply``: ``digital`` expands Ĝ (m·n·k MACs) and
     read-modify-writes W; ``crossbar`` applies k outer-product pulses to an in-memory weight store
     (needs a ``crossbar`` section in the hardware file). ``backward``: how the error reaches each

@@ -9,7 +9,9 @@ bounded below by its SRAM port bytes. SRAM reads are SCALE-Sim's access model
 (`sram_reads_words`) at each operand's width (F: 1 bit per entry for bdfa).
 
 BDFA: the PEs add or subtract e (F is ±1), so the op has 0 MACs and B·C·O ``array_adds``
-(charged at the add energy, `asicsim.engine.energy.array_add_pj`).
+(charged at the add energy, `asicsim.engine.energy.array_add_pj`). With ``projections: vector``
+the products run on the vector unit instead: B·C·O element ops over its lanes (each charged as a
+vector op, an upper bound for a BDFA addition), 0 MACs on the array.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def feedback_chunk(op: FeedbackOp, budget: float, cols: int) -> tuple[int, bool]
 def map_feedback(op: FeedbackOp, hw: HardwareConfig, space: SramSpace, resident: set) -> MappedOp:
     a = hw.array
     B, C, O = op.batch, op.c_last, op.outputs
+    on_vector = op.unit == "vector"
     in_buf, f_buf, o_buf = space.buf_of["ifmap"], space.buf_of["filter"], space.buf_of["ofmap"]
     budget = min(space.budget[b] for b in {in_buf, f_buf, o_buf})
     tn, e_kept = (O, True) if space.ideal else feedback_chunk(op, budget, a.cols)
@@ -52,13 +55,17 @@ def map_feedback(op: FeedbackOp, hw: HardwareConfig, space: SramSpace, resident:
 
     def step(count: int, w: int, ld: int) -> Step:
         """``count`` chunks of w columns, each loading ld DRAM bytes (fold model, port bound)."""
-        ifm, flt = sram_reads_words(a.dataflow, B, C, w, a.rows, a.cols)
+        if on_vector:     # the unit reads e and the F chunk once per chunk
+            ifm, flt = B * C, C * w
+        else:
+            ifm, flt = sram_reads_words(a.dataflow, B, C, w, a.rows, a.cols)
         rd_i, fl_i = math.ceil(ifm * op.e.elem_bytes), math.ceil(flt * f_bytes_per_elem)
         wr = B * w * op.dy.elem_bytes
         sram_r[in_buf] += count * rd_i
         sram_r[f_buf] += count * fl_i
         sram_w[o_buf] += count * wr
-        cyc = gemm_compute_cycles(a.dataflow, B, C, w, a.rows, a.cols) + 1
+        cyc = (ceil_div(B * C * w, hw.vector.lanes) if on_vector
+               else gemm_compute_cycles(a.dataflow, B, C, w, a.rows, a.cols) + 1)
         if math.isfinite(bpc):
             cyc = max(cyc, math.ceil((rd_i + fl_i + 2 * wr + ld) / bpc))
         return Step(count, ld, cyc, wr)
@@ -75,6 +82,9 @@ def map_feedback(op: FeedbackOp, hw: HardwareConfig, space: SramSpace, resident:
     sram_r[o_buf] += dy_wr            # δy read out for the write-back
     cyc = sum(s.count * s.compute_cycles for s in merged)
     kind = "bdfa_feedback" if op.binary else "dfa_feedback"
+    if on_vector:
+        return MappedOp(op.layer, op.phase, "vector", kind, 0, 0, 0, 1, 0, op.products,
+                        f"chunks={chunks} on vector", tuple(merged), cyc, dram_r, dy_wr, sram_r, sram_w)
     return MappedOp(op.layer, op.phase, "array", kind, B, C, O, 1, op.macs, 0,
                     f"Tn={tn} chunks={chunks} e={'kept' if e_kept else 're-read'}"
                     f"{' F-on-chip' if op.fb.name in resident else ''}",

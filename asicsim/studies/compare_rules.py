@@ -77,11 +77,12 @@ def state_bytes(lowered: Lowered, update: UpdateConfig) -> int:
     return sum(b for name, b in sizes.items() if counted(name))
 
 
-def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RESULTS_DIR) -> tuple[float | None, int]:
-    """(mean final test accuracy, number of runs) over the trainer's records
-    ``benchmarks/results/accuracy_*/**/summary.json`` of this network, update rule, rank and
-    backward rule; (None, 0) when there is none."""
-    accs = []
+def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RESULTS_DIR) -> tuple[float | None, int, str]:
+    """(mean final test accuracy, number of runs, their folders) over the trainer's records
+    ``benchmarks/results/accuracy_*/**/summary.json`` of this network, update rule, rank (and
+    sub-batch for sbpca) and backward rule — at whatever batch and epochs they were trained (the
+    folders say which); (None, 0, "") when there is none."""
+    accs, where = [], []
     for f in sorted(results_dir.glob("accuracy_*/**/summary.json")):
         try:
             s = json.loads(f.read_text())
@@ -91,10 +92,13 @@ def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RES
             continue
         if update.rule != "full" and s.get("rank") != update.rank:
             continue
+        if update.rule == "sbpca" and s.get("sub_batch") not in (None, update.sub_batch):
+            continue
         if (s.get("backward") or "bp") != update.backward or s.get("final_test_accuracy") is None:
             continue
         accs.append(float(s["final_test_accuracy"]))
-    return (sum(accs) / len(accs), len(accs)) if accs else (None, 0)
+        where.append(str(f.parent.relative_to(results_dir)))
+    return (sum(accs) / len(accs), len(accs), " ".join(where)) if accs else (None, 0, "")
 
 
 def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tuple[str, UpdateConfig]],
@@ -110,7 +114,7 @@ def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tupl
             r = simulate(hw, net, batch, upd)
             done.append((lowered.ops, r))
         s = r.summary
-        acc, n_acc = trained_accuracy(net.name, upd, results_dir)
+        acc, n_acc, acc_from = trained_accuracy(net.name, upd, results_dir)
         row = {"rule": label, "update": upd.rule, "rank": upd.rank if upd.rule != "full" else 0,
                "backward": upd.backward, "cycles": s["total_cycles"], "time_ms": s["time_s"] * 1e3,
                "macs": s["macs"], "dram_bytes": s["dram_read_bytes"] + s["dram_write_bytes"],
@@ -122,6 +126,7 @@ def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tupl
         row["state_bytes"] = state_bytes(lowered, upd)
         row["accuracy"] = acc
         row["accuracy_runs"] = n_acc
+        row["accuracy_records"] = acc_from
         rows.append(row)
         t = r.layers.copy()
         for i, (col, val) in enumerate((("rule", label), ("update", upd.rule), ("rank", row["rank"]),

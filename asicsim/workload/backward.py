@@ -12,7 +12,8 @@
             (in any order; the simulator runs ops one after another, so no overlap is claimed).
 ``bdfa``    binary DFA (Han & Yoo, "Efficient convolutional neural network training with direct
             feedback alignment", DAC 2019): F_l ∈ {−1, +1}, stored at 1 bit per entry, and e·F_l is
-            B·C_last·O_l signed additions on the array (no multiplies).
+            B·C_last·O_l signed additions on the array (no multiplies); with ``projections: vector``
+            the feedback products run on the vector unit instead.
 ``hybrid``  BP through the conv layers, DFA for the FC layers (Han & Yoo 2019): hidden FC layers get
             e·F_l; the FC→FC backward-data GEMMs are dropped; the first FC layer's backward-data
             GEMM is kept, so the conv stack below it trains by BP from that layer's (DFA) error.
@@ -50,6 +51,7 @@ class FeedbackOp:
     fb: Tensor
     dy: Tensor
     binary: bool = False
+    unit: str = "array"     # where the products run: "array" or "vector" (update.projections)
 
     @property
     def products(self) -> int:
@@ -86,7 +88,7 @@ def check_backward(net: Network, backward: str, field: str = "update.backward") 
                          "(linear) layer", field=field, value=backward, allowed="bp, dfa")
 
 
-def feedback_op(l, net: Network, batch: int, ob: int, binary: bool) -> FeedbackOp:
+def feedback_op(l, net: Network, batch: int, ob: int, binary: bool, unit: str = "array") -> FeedbackOp:
     last = [x for x in net.layers if x.is_weighted][-1]
     c_last = last.out_shape.numel
     outs = l.out_shape.numel
@@ -95,7 +97,7 @@ def feedback_op(l, net: Network, batch: int, ob: int, binary: bool) -> FeedbackO
     fb = (Tensor(f"{l.name}.fb", -(-n_fb // 8), 1, persistent=True) if binary
           else Tensor(f"{l.name}.fb", n_fb, ob, persistent=True))
     dy = Tensor(f"{l.name}.grad", batch * outs, ob)
-    return FeedbackOp(l.name, "backward_data", batch, c_last, outs, e, fb, dy, binary)
+    return FeedbackOp(l.name, "backward_data", batch, c_last, outs, e, fb, dy, binary, unit)
 
 
 def apply_backward(lowered: Lowered, net: Network, update: UpdateConfig, ob: int) -> Lowered:
@@ -120,7 +122,8 @@ def apply_backward(lowered: Lowered, net: Network, update: UpdateConfig, ob: int
             return True
         return isinstance(op, VectorOp) and op.kind not in KEPT_VECTOR_KINDS
 
-    feedback = [feedback_op(l, net, lowered.batch, ob, rule == "bdfa") for l in targets] if has_bd else []
+    feedback = ([feedback_op(l, net, lowered.batch, ob, rule == "bdfa", update.projections) for l in targets]
+                if has_bd else [])
     out: list[Op] = []
     inserted = False
     for op in lowered.ops:
