@@ -49,7 +49,11 @@ def test_link_bound_pipeline_closed_form():
 
 @pytest.mark.parametrize("kw", [dict(network="resnet18", accelerator="edge", batch=8),
                                 dict(network="mobilenetv2", accelerator="cloud", batch=4, update="sbpca", rank=4),
-                                dict(network="vgg_cifar_small", accelerator="edge", batch=16, momentum=0.9)])
+                                dict(network="vgg_cifar_small", accelerator="edge", batch=16, momentum=0.9),
+                                dict(network="lenet5", accelerator="edge", batch=8,
+                                     update={"rule": "sketch", "rank": 4, "backward": "dfa"}),
+                                dict(network="lenet5", accelerator="cloud", batch=8,
+                                     update={"rule": "powersgd", "rank": 2, "backward": "bdfa"})])
 def test_memo_changes_no_number(kw):
     memo.clear()
     cold = asicsim.simulate(**kw)

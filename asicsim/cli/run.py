@@ -34,21 +34,28 @@ def add_update_arguments(p: argparse.ArgumentParser) -> None:
                    help="where SBPCA's skinny projections run")
     p.add_argument("--apply", choices=["digital", "crossbar"], default="digital",
                    help="SBPCA update: expand Ĝ digitally or pulse an in-memory crossbar")
+    p.add_argument("--backward", choices=["bp", "dfa", "bdfa", "hybrid"], default="bp",
+                   help="how the error reaches each layer: backprop, direct feedback alignment, binary DFA, "
+                        "BP for conv + DFA for FC layers")
+    p.add_argument("--sketch-method", choices=["auto", "fwht", "rows"], default="auto",
+                   help="how the sketch rule forms its SRHT (auto: fewer additions)")
 
 
 def update_from_args(args, rule: str, rank: int) -> UpdateConfig:
     from asicsim.errors import validated
     return validated(UpdateConfig, dict(rule=rule, momentum=args.momentum, rank=rank, sub_batch=args.sub_batch,
-                                        projections=args.projections, apply=args.apply), "<command line>")
+                                        projections=args.projections, apply=args.apply,
+                                        backward=getattr(args, "backward", "bp"),
+                                        sketch_method=getattr(args, "sketch_method", "auto")), "<command line>")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accelerator", help="preset name (models/accelerators) or YAML file [edge]")
     p.add_argument("--network", help="preset name (models/networks), YAML file or .onnx file [resnet18]")
     p.add_argument("--batch", type=int, help="mini-batch size B [32; 1 with --topology]")
-    p.add_argument("--update", choices=["full", "sbpca", "powersgd", "resist"], default="full",
+    p.add_argument("--update", choices=["full", "sbpca", "sketch", "powersgd", "resist"], default="full",
                    help="weight-update rule (powersgd, resist: see README 'Data-parallel training')")
-    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k (PowerSGD: rank r)")
+    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k / sketch rows k / PowerSGD rank r")
     add_update_arguments(p)
     p.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ",".join(PHASES))
     p.add_argument("--ideal-memory", action="store_true",
@@ -116,7 +123,8 @@ def print_summary(summary: dict, out: Path, wall_s: float) -> None:
                  "DRAM MB": (summary["dram_read_bytes"] + summary["dram_write_bytes"]) / 1e6,
                  "energy mJ": summary["energy_pj"] / 1e9})
     print(f"{summary['network']} batch {summary['batch']} on {summary['accelerator']} ({summary['array']}), "
-          f"update={summary['update']['rule']}")
+          f"update={summary['update']['rule']}"
+          + (f", backward={summary['update']['backward']}" if "backward" in summary["update"] else ""))
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")
@@ -134,6 +142,8 @@ def execute(args) -> int:
     hw, net, batch = resolve_inputs(args)
     phases = parse_phases(args.phases)
     update = update_from_args(args, args.update, args.rank)
+    from asicsim.workload.backward import check_backward
+    check_backward(net, update.backward, field="--backward")
     system = system_from_args(args)
     if system is None and update.rule == "resist":
         raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",

@@ -21,7 +21,8 @@ from asicsim.engine.results import (
 )
 from asicsim.engine.sim import LinkTiming, simulate_ops
 from asicsim.engine.timeline import Recorder, timeline_table
-from asicsim.workload.lowering import PHASES, Lowered, lower_step
+from asicsim.workload.lowering import PHASES, Lowered
+from asicsim.workload.rules import lower_training_step
 from asicsim.workload.network import Network
 from asicsim.workload.summary import network_table
 
@@ -53,7 +54,7 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
                     timeline: bool = False) -> tuple[StepResult, Lowered, pd.DataFrame]:
     """`simulate`, also returning the lowered ops and one row per op (in program order, with its
     simulated cycles): what the multi-chip timeline (`asicsim.studies.multichip`) replays."""
-    lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
+    lowered = lower_training_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
     mapping = map_step(lowered, hw, ideal=ideal_memory)
     link = link_timing(hw, ideal_memory)
     banked = isinstance(link, BankedTiming)
