@@ -10,6 +10,7 @@ import argparse
 
 from asicsim.errors import InputError
 from asicsim.nn.datasets import DATASETS
+from asicsim.nn.feedback import BACKWARDS
 from asicsim.nn.trainer import SCHEDULES, TrainConfig, train
 from asicsim.nn.updates import RULES, SUB_BATCH_UNITS
 
@@ -33,6 +34,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="folder with the four IDX files (MNIST layout, .gz or plain)")
     p.add_argument("--update", default="full", choices=RULES,
                    help="full: mini-batch SGD; sbpca: streaming batch PCA rank-k; svd: exact rank-k truncation")
+    p.add_argument("--backward", default="bp", choices=BACKWARDS,
+                   help="bp: back-propagation (default); dfa: direct feedback alignment (fixed random feedback of "
+                        "the output error to every layer); bdfa: DFA with ±1 feedback; hybrid: BP through conv "
+                        "layers, binary DFA for FC layers (Han & Yoo 2019)")
     p.add_argument("--rank", type=_positive_int, default=4, help="rank k for sbpca/svd (clamped to min(m, n) per layer)")
     p.add_argument("--sub-batch", type=_positive_int, default=32, help="SBPCA sub-batch size s (default 32)")
     p.add_argument("--sub-batch-unit", default="pairs", choices=SUB_BATCH_UNITS,
@@ -58,7 +63,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     cfg = TrainConfig(network=args.network, dataset=args.dataset, data_dir=args.data_dir, update=args.update,
-                      rank=args.rank, sub_batch=args.sub_batch, sub_batch_unit=args.sub_batch_unit,
+                      backward=args.backward, rank=args.rank, sub_batch=args.sub_batch, sub_batch_unit=args.sub_batch_unit,
                       batch=args.batch, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
                       schedule=args.schedule, seed=args.seed, log_every=args.log_every,
                       limit_train=args.limit_train, limit_test=args.limit_test)

@@ -79,6 +79,16 @@ class UpdateRule:
                 layer.b -= lr * gb
         return info
 
+    def apply_vectors(self, norms, lr: float) -> None:
+        """Plain (momentum) SGD on parameter vectors (batch-norm γ, β) under every rule; a vector
+        that got no gradient this step (not reached by the backward rule) is left as it is."""
+        mu = self.momentum
+        for layer in norms:
+            for key, p, g in layer.vectors():
+                if g is None:
+                    continue
+                p -= lr * (_velocity(self._bvel, key, g, mu) if mu else g)
+
 
 class FullSGD(UpdateRule):
     name = "full"
