@@ -167,3 +167,32 @@ def test_resnet8_trains_forward_backward_and_simulator_reads_it():
     model.backward()
     assert all(l.dp is not None for l in model.weighted)
     assert model.forward(x, train=False).shape == (3, 10)
+
+
+@pytest.mark.parametrize("update,backward", [("full", "dfa"), ("full", "bdfa"), ("full", "hybrid"),
+                                             ("sketch", "bp"), ("sbpca", "hybrid")])
+def test_every_rule_is_deterministic(tmp_path, update, backward):
+    from asicsim.nn import TrainConfig, train
+    cfg = dict(network="lenet5", dataset="tiny", update=update, backward=backward, rank=4, batch=32,
+               epochs=1, lr=0.01, seed=3, log_every=2, limit_train=128, limit_test=64)
+    a = train(TrainConfig(**cfg)).write(tmp_path / "a")
+    b = train(TrainConfig(**cfg)).write(tmp_path / "b")
+    assert (a / "history.csv").read_bytes() == (b / "history.csv").read_bytes()
+    c = train(TrainConfig(**{**cfg, "seed": 4})).write(tmp_path / "c")
+    assert (a / "history.csv").read_bytes() != (c / "history.csv").read_bytes()
+
+
+def test_sketch_rule_is_the_kernel_and_unbiased():
+    from asicsim.kernels.sketch import sketch_gradient
+    rng = np.random.default_rng(0)
+    model = build_model(build_network(LINEAR2), 0)
+    model.loss(rng.standard_normal((16, 3, 3, 1)), rng.integers(0, 4, 16))
+    model.backward()
+    layer = model.weighted[0]
+    rule = make_rule("sketch", rank=4)
+    rule.setup(model.weighted, np.random.default_rng(9))
+    np.testing.assert_array_equal(rule.estimate(layer), sketch_gradient(layer.xp, layer.dp, 4, np.random.default_rng(9)))
+    mean = np.mean([rule.estimate(layer) for _ in range(3000)], axis=0)
+    G = layer.weight_grad()
+    assert np.linalg.norm(mean - G) / np.linalg.norm(G) < 0.1
+    assert rule.state_numbers(layer) == 4 * (7 + 9)

@@ -77,6 +77,10 @@ def test_full_and_svd_and_vgg(tmp_path, capsys):
     (["--momentum", "1.5"], "momentum"),
     (["--rank", "0"], "--rank"),
     (["--update", "adam"], "--update"),
+    (["--backward", "fa"], "--backward"),
+    (["--update", "sketch", "--rank", "0"], "--rank"),
+    (["--backward", "hybrid", "--network", "resnet8"], "backward"),
+    (["--backward", "dfa", "--accelerator", "edge"], "--backward"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, needle):
     args = ["train", "--dataset", "tiny", "--epochs", "1", "--quiet", "--out", str(tmp_path / "x"), *extra]

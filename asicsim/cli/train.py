@@ -33,7 +33,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "or tiny (2,000+500 images shipped for tests); default fashion-mnist")
     p.add_argument("--data-dir", default=None, help="folder with the four IDX files (MNIST layout, .gz or plain)")
     p.add_argument("--update", default="full", choices=RULES,
-                   help="full: mini-batch SGD; sbpca: streaming batch PCA rank-k; svd: exact rank-k truncation")
+                   help="full: mini-batch SGD; sbpca: streaming batch PCA rank-k; svd: exact rank-k truncation; "
+                        "sketch: rank-k SRHT (Fast-JL) sketch of the pair stream")
     p.add_argument("--backward", default="bp", choices=BACKWARDS,
                    help="bp: back-propagation (default); dfa: direct feedback alignment (fixed random feedback of "
                         "the output error to every layer); bdfa: DFA with ±1 feedback; hybrid: BP through conv "
@@ -72,7 +73,8 @@ def execute(args: argparse.Namespace) -> int:
         from asicsim.config.hardware import load_hardware
         from asicsim.studies.cosim import hardware_update
         hw = load_hardware(args.accelerator)
-        update = hardware_update(args.update, args.rank, args.sub_batch, args.sub_batch_unit, args.momentum)
+        update = hardware_update(args.update, args.rank, args.sub_batch, args.sub_batch_unit, args.momentum,
+                                 args.backward)
     try:
         result = train(cfg, progress=not args.quiet)
     except FloatingPointError as exc:
@@ -86,6 +88,7 @@ def execute(args: argparse.Namespace) -> int:
               f"per step; whole run {s['sim_time_s']:.3f} s, {s['sim_energy_j']:.3f} J")
     print(f"{s['network']} on {s['dataset']}, update {s['update']}"
           + (f" rank {s['rank']}" if s["rank"] else "")
+          + (f", backward {s['backward']}" if s["backward"] != "bp" else "")
           + f": final test accuracy {s['final_test_accuracy']:.4f} (best {s['best_test_accuracy']:.4f}), "
           f"{s['epochs']} epochs in {s['wall_s']:.1f} s ({s['train_images_per_s']:.0f} images/s)")
     print(f"wrote {out / 'history.csv'} and {out / 'summary.json'}")
