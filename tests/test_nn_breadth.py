@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_nn import check_layer, num_grad, sample_idx
 
 from asicsim.errors import InputError
 from asicsim.nn import Conv2D, build_model, make_rule
 from asicsim.nn.blocks import BatchNorm
 from asicsim.nn.feedback import injection_points, make_feedback
 from asicsim.workload.network import build_network, load_network
-from test_nn import check_layer, num_grad, sample_idx
 
 
 def test_batchnorm_gradients_and_eval_statistics():
@@ -173,8 +173,8 @@ def test_resnet8_trains_forward_backward_and_simulator_reads_it():
                                              ("sketch", "bp"), ("sbpca", "hybrid")])
 def test_every_rule_is_deterministic(tmp_path, update, backward):
     from asicsim.nn import TrainConfig, train
-    cfg = dict(network="lenet5", dataset="tiny", update=update, backward=backward, rank=4, batch=32,
-               epochs=1, lr=0.01, seed=3, log_every=2, limit_train=128, limit_test=64)
+    cfg = {"network": "lenet5", "dataset": "tiny", "update": update, "backward": backward, "rank": 4, "batch": 32,
+           "epochs": 1, "lr": 0.01, "seed": 3, "log_every": 2, "limit_train": 128, "limit_test": 64}
     a = train(TrainConfig(**cfg)).write(tmp_path / "a")
     b = train(TrainConfig(**cfg)).write(tmp_path / "b")
     assert (a / "history.csv").read_bytes() == (b / "history.csv").read_bytes()
