@@ -70,7 +70,7 @@ def test_hadamard_rows_are_sylvester_rows():
     SK._fwht(W)
     np.testing.assert_array_equal(W, H)
     out = np.zeros((3, 16))
-    SK._hadamard_rows(np.eye(16), 16, np.array([1, 6, 15]), out)
+    SK._rows_sketch(np.eye(16), np.ones(16), np.array([1, 6, 15]), out)
     np.testing.assert_array_equal(out, H[[1, 6, 15]])
 
 
@@ -141,10 +141,8 @@ def test_counts_match_instrumented_kernels(m, n, k, N, method):
             SK._fwht.py_func(W)
             facs.append(W[rows])
         else:
-            W = np.empty((N, c), dtype=object)
-            SK._signed_into.py_func(A, signs, W)
             out = _obj(np.zeros((k, c)))
-            SK._hadamard_rows.py_func(W, N, rows, out)
+            SK._rows_sketch.py_func(A, signs, rows, out)
             facs.append(out)
     SK._scale.py_func(facs[0], 1.0 / k)
     sketch = dict(CF.n)

@@ -130,7 +130,7 @@ def test_set_path_merges_mappings_and_replaces_scalars():
     ({"grid": {"sram.glob.capacity_kib": [64]}}, ["grid.sram.glob.capacity_kib", "sram.global"]),
     ({"grid": {"dram.preset": ["hbm9"]}}, ["grid.dram.preset", "hbm9", "lpddr4"]),
     ({"points": [{"update.rank": 0}]}, ["points[0].update.rank", "update.rank"]),
-    ({"points": [{"update.rule": "adam"}]}, ["points[0].update.rule", "'full' or 'sbpca'"]),
+    ({"points": [{"update.rule": "adam"}]}, ["points[0].update.rule", "'full', 'sbpca' or 'sketch'"]),
     ({"grid": {"batch": [0]}}, ["grid.batch", "positive integer"]),
     ({"grid": {"batch": []}}, ["grid.batch", "at least one value"]),
     ({"grid": {"network": ["nonet"]}}, ["grid.network", "nonet", "lenet5"]),

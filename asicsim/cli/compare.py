@@ -2,6 +2,9 @@
 
 Writes DIR/compare.csv (one row per layer × phase × rule), DIR/summary.json (per-rule totals,
 ratios vs full, where SBPCA stops paying) and prints the comparison table.
+With ``--rules full,sbpca:4,sketch:4,dfa,bdfa,hybrid`` it compares any training rules instead
+(`asicsim.studies.compare_rules`): DIR/rules.csv (one row per rule), DIR/compare.csv (layers ×
+phases × rule) and DIR/summary.json.
 """
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accelerator", default="edge", help="preset name or YAML file [edge]")
     p.add_argument("--network", default="resnet18", help="preset name or YAML file [resnet18]")
     p.add_argument("--batch", type=int, default=32, help="mini-batch size B [32]")
-    p.add_argument("--rank", default="1,4,16", help="comma list of SBPCA ranks [1,4,16]")
+    p.add_argument("--rank", default=None, help="comma list of SBPCA ranks [1,4,16]")
+    p.add_argument("--rules", default=None,
+                   help="compare training rules instead: comma list of full, sbpca:K, sketch:K, dfa, bdfa, hybrid")
     add_update_arguments(p)
     p.add_argument("--out", help="output folder [reports/compare_<network>_<accelerator>_b<batch>]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html")
@@ -44,7 +49,9 @@ def execute(args) -> int:
     t0 = time.perf_counter()
     if args.batch <= 0:
         raise InputError("must be a positive integer", field="--batch", value=args.batch)
-    ranks = parse_ranks(args.rank)
+    if args.rules is not None:
+        return execute_rules(args, t0)
+    ranks = parse_ranks(args.rank if args.rank is not None else "1,4,16")
     hw = load_hardware(args.accelerator)
     net = load_network(args.network)
     base = update_from_args(args, "full", ranks[0])
@@ -61,6 +68,58 @@ def execute(args) -> int:
         from asicsim.report.write import write_report
         print(f"report: {write_report(out)}")
     return 0
+
+
+def execute_rules(args, t0: float) -> int:
+    import math
+
+    from tqdm import tqdm
+
+    from asicsim.studies.compare_rules import compare_rules, parse_rules
+    from asicsim.workload.backward import check_backward
+
+    if args.rank is not None:
+        raise InputError("give ranks inside --rules (sbpca:K, sketch:K), not with --rank", field="--rank",
+                         value=args.rank)
+    if args.backward != "bp":
+        raise InputError("with --rules the backward rule is part of each rule (dfa, bdfa, hybrid)",
+                         field="--backward", value=args.backward)
+    if args.report:
+        raise InputError("the report pages do not cover a --rules comparison yet; rules.csv and summary.json "
+                         "hold its numbers", field="--report")
+    base = update_from_args(args, "full", 4)
+    rules = parse_rules(args.rules, base)
+    hw = load_hardware(args.accelerator)
+    net = load_network(args.network)
+    for _, upd in rules:
+        check_backward(net, upd.backward, field="--rules")
+    out = Path(args.out) if args.out else Path("reports") / f"rules_{net.name}_{hw.name}_b{args.batch}"
+    with tqdm(total=len(rules), desc="rules", unit="rule", leave=False) as bar:
+        cmp = compare_rules(hw, net, args.batch, rules, progress=lambda _label: bar.update(1))
+    out.mkdir(parents=True, exist_ok=True)
+    cmp.rows.to_csv(out / "rules.csv", index=False)
+    cmp.table.to_csv(out / "compare.csv", index=False)
+    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v
+    summary = {**cmp.summary, "rules": [{k: clean(v) for k, v in r.items()} for r in cmp.summary["rules"]]}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    print_rules(cmp)
+    print(f"wrote {out}/rules.csv, compare.csv, summary.json  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def print_rules(cmp) -> None:
+    import pandas as pd
+
+    r = cmp.rows
+    s = cmp.summary
+    view = pd.DataFrame({"rule": r["rule"], "Mcycles": r["cycles"] / 1e6, "DRAM MB": r["dram_bytes"] / 1e6,
+                         "energy mJ": r["energy_pj"] / 1e9,
+                         **{f"{ph[:8]} mJ": r[f"energy_{ph}_pj"] / 1e9
+                            for ph in ("forward", "backward_data", "weight_gradient", "update")},
+                         "state MB": r["state_bytes"] / 1e6,
+                         "accuracy": r["accuracy"].map(lambda a: "" if pd.isna(a) else f"{a:.4f}")})
+    print(f"{s['network']} batch {s['batch']} on {s['accelerator']}: one training step per rule")
+    print(view.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
 
 
 def print_comparison(cmp) -> None:

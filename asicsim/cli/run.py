@@ -34,20 +34,27 @@ def add_update_arguments(p: argparse.ArgumentParser) -> None:
                    help="where SBPCA's skinny projections run")
     p.add_argument("--apply", choices=["digital", "crossbar"], default="digital",
                    help="SBPCA update: expand Ĝ digitally or pulse an in-memory crossbar")
+    p.add_argument("--backward", choices=["bp", "dfa", "bdfa", "hybrid"], default="bp",
+                   help="how the error reaches each layer: backprop, direct feedback alignment, binary DFA, "
+                        "BP for conv + DFA for FC layers")
+    p.add_argument("--sketch-method", choices=["auto", "fwht", "rows"], default="auto",
+                   help="how the sketch rule forms its SRHT (auto: fewer additions)")
 
 
 def update_from_args(args, rule: str, rank: int) -> UpdateConfig:
     from asicsim.errors import validated
     return validated(UpdateConfig, dict(rule=rule, momentum=args.momentum, rank=rank, sub_batch=args.sub_batch,
-                                        projections=args.projections, apply=args.apply), "<command line>")
+                                        projections=args.projections, apply=args.apply,
+                                        backward=getattr(args, "backward", "bp"),
+                                        sketch_method=getattr(args, "sketch_method", "auto")), "<command line>")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accelerator", help="preset name (models/accelerators) or YAML file [edge]")
     p.add_argument("--network", help="preset name (models/networks) or YAML file [resnet18]")
     p.add_argument("--batch", type=int, help="mini-batch size B [32; 1 with --topology]")
-    p.add_argument("--update", choices=["full", "sbpca"], default="full", help="weight-update rule")
-    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k")
+    p.add_argument("--update", choices=["full", "sbpca", "sketch"], default="full", help="weight-update rule")
+    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k / sketch rows k")
     add_update_arguments(p)
     p.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ",".join(PHASES))
     p.add_argument("--ideal-memory", action="store_true",
@@ -95,7 +102,8 @@ def print_summary(summary: dict, out: Path, wall_s: float) -> None:
                  "DRAM MB": (summary["dram_read_bytes"] + summary["dram_write_bytes"]) / 1e6,
                  "energy mJ": summary["energy_pj"] / 1e9})
     print(f"{summary['network']} batch {summary['batch']} on {summary['accelerator']} ({summary['array']}), "
-          f"update={summary['update']['rule']}")
+          f"update={summary['update']['rule']}"
+          + (f", backward={summary['update']['backward']}" if "backward" in summary["update"] else ""))
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")
@@ -110,6 +118,8 @@ def execute(args) -> int:
     hw, net, batch = resolve_inputs(args)
     phases = parse_phases(args.phases)
     update = update_from_args(args, args.update, args.rank)
+    from asicsim.workload.backward import check_backward
+    check_backward(net, update.backward, field="--backward")
     out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}"
     result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory)
     result.write(out)

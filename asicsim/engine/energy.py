@@ -1,7 +1,8 @@
 """Energy: access counts × per-access energies + static power × time (pure functions, pJ).
 
 Components: ``mac`` (MAC operations), ``array_reg`` (operand/partial-sum registers in the PEs),
-``vector`` (vector-unit element ops), ``sram_<buffer>`` (reads + writes + that buffer's leakage),
+``vector`` (vector-unit element ops; ``mac`` also holds
+the array's multiply-free ±1 additions, `array_add_pj`), ``sram_<buffer>`` (reads + writes + that buffer's leakage),
 ``dram`` (bits moved × pJ/bit + background power of every channel), ``static`` (array and vector
 unit leakage), ``crossbar`` (cell programming pulses, when the accelerator has a crossbar). Power × time: P[mW] × cycles / f[GHz] = pJ.
 """
@@ -21,13 +22,23 @@ def components(hw: HardwareConfig) -> list[str]:
     return ["mac", "array_reg", "vector"] + [f"sram_{b}" for b in hw.sram] + ["dram", "static"] + extra
 
 
+def array_add_pj(hw: HardwareConfig) -> float:
+    """Energy (pJ) of one PE addition without a multiply (±1 operand): the accumulate add of
+    `asicsim.config.hardware.default_mac_pj` at the array's widths [H14: int8 0.03, int32 0.1,
+    fp16 0.4, fp32 0.9 pJ]."""
+    a = hw.array
+    if a.operand_bits <= 8:
+        return 0.03 if a.accumulator_bits <= 8 else 0.1
+    return 0.4 if a.accumulator_bits <= 16 else 0.9
+
+
 def op_energy_pj(op: MappedOp, cycles: float, hw: HardwareConfig) -> dict[str, float]:
     """Energy of one mapped op that took ``cycles`` (its simulated duration), by component."""
     a, v, d = hw.array, hw.vector, hw.dram
     f = a.clock_ghz
     e = {
-        "mac": op.macs * a.mac_pj,
-        "array_reg": op.macs * a.register_pj_per_mac,
+        "mac": op.macs * a.mac_pj + op.array_adds * array_add_pj(hw),
+        "array_reg": (op.macs + op.array_adds) * a.register_pj_per_mac,
         "vector": op.vector_ops * v.op_pj,
     }
     for b, cfg in hw.sram.items():

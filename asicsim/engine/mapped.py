@@ -39,6 +39,7 @@ class MappedOp:
     sram_write_bytes: dict = field(default_factory=dict)
     kept_on_chip: tuple[str, ...] = ()
     cell_pulses: int = 0       # crossbar cell programming events (CrossbarOp)
+    array_adds: int = 0        # signed additions on the array with no multiply (bdfa feedback, sketch)
 
 
 @dataclass(frozen=True)

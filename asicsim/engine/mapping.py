@@ -30,10 +30,13 @@ from __future__ import annotations
 import math
 
 from asicsim.config.hardware import HardwareConfig
+from asicsim.engine.feedback import map_feedback
 from asicsim.engine.mapped import MappedOp, Mapping, ResidencyPlan, SramSpace, Step
+from asicsim.engine.sketch_map import map_sketch
 from asicsim.engine.systolic import ceil_div, gemm_compute_cycles
 from asicsim.engine.tiling import map_gemm, operand_expansion
 from asicsim.errors import InputError
+from asicsim.workload.backward import FeedbackOp
 from asicsim.workload.lowering import (
     CrossbarOp,
     GemmOp,
@@ -43,6 +46,7 @@ from asicsim.workload.lowering import (
     VectorOp,
     op_tensors,
 )
+from asicsim.workload.sketch_rule import SketchOp
 
 RESIDENT_FRACTION = 0.5   # at most this share of each buffer may hold persistent state
 
@@ -177,7 +181,8 @@ def map_crossbar(op: CrossbarOp, hw: HardwareConfig, space: SramSpace, resident:
                     cell_pulses=pulses * op.m * op.n)
 
 
-MAPPERS = {GemmOp: map_gemm, VectorOp: map_vector, SbpcaOp: map_sbpca, CrossbarOp: map_crossbar}
+MAPPERS = {GemmOp: map_gemm, VectorOp: map_vector, SbpcaOp: map_sbpca, CrossbarOp: map_crossbar,
+           FeedbackOp: map_feedback, SketchOp: map_sketch}
 
 
 def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool = False) -> Mapping:
@@ -193,19 +198,23 @@ def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bo
 
 
 def persistent_tensors(lowered: Lowered) -> dict[str, dict[str, Tensor]]:
-    """Persistent tensors by class: 'state' (optimizer/SBPCA state) and 'weights'."""
+    """Persistent tensors by class: 'state' (optimizer/SBPCA state), 'weights', and 'feedback'
+    (DFA/BDFA feedback matrices, offered last: they are the largest and the least reused)."""
     state: dict[str, Tensor] = {}
     weights: dict[str, Tensor] = {}
+    feedback: dict[str, Tensor] = {}
     for op in lowered.ops:
         for t in op_tensors(op):
             if t.persistent:
-                (weights if t.name.endswith((".W", ".b")) else state)[t.name] = t
-    return {"state": state, "weights": weights}
+                cls = weights if t.name.endswith((".W", ".b")) else feedback if t.name.endswith(".fb") else state
+                cls[t.name] = t
+    return {"state": state, "weights": weights, "feedback": feedback}
 
 
 def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> list[ResidencyPlan]:
     """Residency plans to try: nothing resident; optimizer state resident; state + weights
-    resident — each only if it fits in RESIDENT_FRACTION of the buffer that holds weights."""
+    resident; + DFA feedback matrices — each only if it fits in RESIDENT_FRACTION of the buffer
+    that holds weights."""
     none = ResidencyPlan("dram", frozenset(), {})
     if ideal:
         return [none]
@@ -220,7 +229,8 @@ def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> l
                 sizes[t.name] = max(sizes.get(t.name, 0), t.bytes)
     plans = [none]
     chosen: set = set()
-    for cls, label in (("state", "state-on-chip"), ("weights", "weights+state-on-chip")):
+    for cls, label in (("state", "state-on-chip"), ("weights", "weights+state-on-chip"),
+                       ("feedback", "weights+state+feedback-on-chip")):
         chosen |= set(classes[cls])
         if not classes[cls]:
             continue

@@ -46,8 +46,12 @@ METHODS = ("auto", "fwht", "rows")
 # exact operation counts (what the hardware model charges)
 # --------------------------------------------------------------------------------------------
 
-def _pow2_at_least(x: int) -> int:
+def pow2_at_least(x: int) -> int:
+    """The smallest power of two ≥ x (1 for x ≤ 1): N', the padded pair count."""
     return 1 << max(0, (int(x) - 1).bit_length())
+
+
+_pow2_at_least = pow2_at_least
 
 
 def sketch_counts(m: int, n: int, k: int, pairs: int, method: str = "auto") -> dict:
@@ -124,25 +128,37 @@ def _fwht(W):
 
 
 @njit(**_JIT)
-def _hadamard_rows(W, N, rows, out):
-    """out[i] = Σ_{p<N} H[rows[i], p]·W[p] by signed additions (k·N·c adds, no multiplies);
-    out must be zeroed by the caller."""
+def _parity(x):
+    """Parity of the set bits of a non-negative int < 2^63 (index arithmetic, not data ops)."""
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    x ^= x >> 4
+    x ^= x >> 2
+    x ^= x >> 1
+    return x & 1
+
+
+@njit(**_JIT)
+def _rows_sketch(A, signs, rows, out):
+    """out[i] = Σ_p H[rows[i], p]·signs[p]·A[p] for the N rows of A: each pair is read once, its
+    signed copy v = signs[p]·A[p] (c mul) is added to or subtracted from the k accumulator rows
+    (k·c adds). Totals: N·c mul, k·N·c adds; out must be zeroed by the caller."""
+    N, c = A.shape
     k = rows.shape[0]
-    c = W.shape[1]
-    for i in range(k):
-        r = rows[i]
-        for p in range(N):
-            x = r & p
-            par = 0
-            while x:
-                x &= x - 1
-                par ^= 1
-            if par == 0:
+    v = np.empty(c, dtype=A.dtype)
+    for p in range(N):
+        s = signs[p]
+        for q in range(c):
+            v[q] = s * A[p, q]
+        for i in range(k):
+            o = out[i]
+            if _parity(rows[i] & p) == 0:
                 for q in range(c):
-                    out[i, q] = out[i, q] + W[p, q]
+                    o[q] = o[q] + v[q]
             else:
                 for q in range(c):
-                    out[i, q] = out[i, q] - W[p, q]
+                    o[q] = o[q] - v[q]
 
 
 @njit(**_JIT)
@@ -201,10 +217,8 @@ def _transform(A, signs, rows, method):
         _signed_into(A, signs, W)
         _fwht(W)
         return np.ascontiguousarray(W[rows])
-    W = np.empty((N, c))
-    _signed_into(A, signs, W)
     out = np.zeros((k, c))
-    _hadamard_rows(W, N, rows, out)
+    _rows_sketch(A, signs, rows, out)
     return out
 
 

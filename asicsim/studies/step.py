@@ -11,7 +11,8 @@ from asicsim.config.update import UpdateConfig
 from asicsim.engine.mapping import map_step
 from asicsim.engine.results import StepResult, layer_table, op_rows, summarize
 from asicsim.engine.sim import LinkTiming, simulate_ops
-from asicsim.workload.lowering import PHASES, lower_step
+from asicsim.workload.lowering import PHASES
+from asicsim.workload.rules import lower_training_step
 from asicsim.workload.network import Network
 
 
@@ -27,7 +28,7 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
 
     ``ideal_memory``: unbounded SRAM and an infinitely fast DRAM link, so every GEMM is one tile
     and cycles are the array's alone (the SCALE-Sim-compatible compute count)."""
-    lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
+    lowered = lower_training_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
     mapping = map_step(lowered, hw, ideal=ideal_memory)
     timings = simulate_ops(mapping.ops, link_timing(hw, ideal_memory))
     ops = op_rows(mapping, timings, hw)

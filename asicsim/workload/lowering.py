@@ -137,6 +137,8 @@ def op_tensors(op: Op) -> tuple[Tensor, ...]:
         return op.reads + op.writes
     if isinstance(op, SbpcaOp):
         return (op.x, op.dy, op.delta, op.xf, op.sigma)
+    if hasattr(op, "tensors"):     # ops of the later rule modules (backward.py, sketch_rule.py)
+        return op.tensors()
     return op.factors
 
 

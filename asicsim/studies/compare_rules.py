@@ -1,0 +1,144 @@
+"""All training rules side by side (``asicsim compare --rules``): one simulated step per rule on the
+same accelerator, network and batch, and one row per rule.
+
+A rule is ``full``, ``sbpca:K``, ``sketch:K`` (update rules, backward by BP) or ``dfa``, ``bdfa``,
+``hybrid`` (backward rules, with the full-gradient update). Each row: whole-step cycles and time,
+DRAM bytes, energy in total and by phase, cycles by phase, the training-state bytes the rule keeps
+(`state_bytes`) and, where a trained record exists, its test accuracy (`trained_accuracy`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from asicsim.config.hardware import HardwareConfig
+from asicsim.config.update import UpdateConfig
+from asicsim.errors import InputError
+from asicsim.studies.step import simulate
+from asicsim.workload.lowering import PHASES, Lowered, op_tensors
+from asicsim.workload.network import Network
+from asicsim.workload.rules import lower_training_step
+
+ALLOWED = "full, sbpca:K, sketch:K, dfa, bdfa, hybrid (K a positive integer), comma-separated"
+BACKWARD_RULES = ("dfa", "bdfa", "hybrid")
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class RuleComparison:
+    rows: pd.DataFrame      # rules.csv: one row per rule
+    table: pd.DataFrame     # compare.csv: layers.csv columns + rule, update, rank, backward
+    summary: dict
+
+
+def parse_rules(text: str, base: UpdateConfig) -> list[tuple[str, UpdateConfig]]:
+    """``full,sbpca:4,…`` → [(label, UpdateConfig)], labels ``full``, ``sbpca_k4``, ``sketch_k4``,
+    ``dfa``, … The other settings (momentum, sub-batch, placement) come from ``base``."""
+    out: list[tuple[str, UpdateConfig]] = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        name, _, k = item.partition(":")
+        if name in ("sbpca", "sketch"):
+            if not k.strip().isdigit() or int(k) < 1:
+                raise InputError(f"rule '{name}' needs a positive rank, e.g. {name}:4", field="--rules",
+                                 value=item, allowed=ALLOWED)
+            upd = base.model_copy(update={"rule": name, "rank": int(k), "backward": "bp"})
+            label = f"{name}_k{int(k)}"
+        elif name == "full" and not k:
+            upd, label = base.model_copy(update={"rule": "full", "backward": "bp"}), "full"
+        elif name in BACKWARD_RULES and not k:
+            upd, label = base.model_copy(update={"rule": "full", "backward": name}), name
+        else:
+            raise InputError("unknown rule", field="--rules", value=item, allowed=ALLOWED)
+        if label not in (lab for lab, _ in out):
+            out.append((label, upd))
+    if not out:
+        raise InputError("no rule given", field="--rules", value=text, allowed=ALLOWED)
+    return out
+
+
+def state_bytes(lowered: Lowered, update: UpdateConfig) -> int:
+    """Bytes of the training state a rule keeps besides weights and activations: full's gradient G
+    (m·n per layer), momentum, SBPCA's Δ, X, σ, the sketch factors D̃, X̃, DFA feedback matrices."""
+    sizes: dict[str, int] = {}
+    for op in lowered.ops:
+        for t in op_tensors(op):
+            sizes[t.name] = max(sizes.get(t.name, 0), t.bytes)
+
+    def counted(name: str) -> bool:
+        if name.endswith(".G"):        # sbpca and sketch expand Ĝ tile by tile: never stored whole
+            return update.rule == "full"
+        return name.endswith((".v", ".fb")) or ".sbpca_" in name or ".sketch_" in name
+
+    return sum(b for name, b in sizes.items() if counted(name))
+
+
+def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RESULTS_DIR) -> tuple[float | None, int, str]:
+    """(mean final test accuracy, number of runs, their folders) over the trainer's records
+    ``benchmarks/results/accuracy_*/**/summary.json`` of this network, update rule, rank (and
+    sub-batch for sbpca) and backward rule — at whatever batch and epochs they were trained (the
+    folders say which); (None, 0, "") when there is none."""
+    accs, where = [], []
+    for f in sorted(results_dir.glob("accuracy_*/**/summary.json")):
+        try:
+            s = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if s.get("network") != network or s.get("update") != update.rule:
+            continue
+        if update.rule != "full" and s.get("rank") != update.rank:
+            continue
+        if update.rule == "sbpca" and s.get("sub_batch") not in (None, update.sub_batch):
+            continue
+        if (s.get("backward") or "bp") != update.backward or s.get("final_test_accuracy") is None:
+            continue
+        accs.append(float(s["final_test_accuracy"]))
+        where.append(str(f.parent.relative_to(results_dir)))
+    return (sum(accs) / len(accs), len(accs), " ".join(where)) if accs else (None, 0, "")
+
+
+def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tuple[str, UpdateConfig]],
+                  progress=None, results_dir: Path = RESULTS_DIR) -> RuleComparison:
+    rows, tables = [], []
+    done: list[tuple[object, object]] = []      # (lowered ops, StepResult) of the rules simulated so far
+    for label, upd in rules:
+        lowered = lower_training_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, upd)
+        # a rule that lowers to the very same ops (hybrid on a network whose only FC layer is the
+        # classifier is BP) has the same result: the simulation is deterministic, so reuse it
+        r = next((res for ops, res in done if ops == lowered.ops), None)
+        if r is None:
+            r = simulate(hw, net, batch, upd)
+            done.append((lowered.ops, r))
+        s = r.summary
+        acc, n_acc, acc_from = trained_accuracy(net.name, upd, results_dir)
+        row = {"rule": label, "update": upd.rule, "rank": upd.rank if upd.rule != "full" else 0,
+               "backward": upd.backward, "cycles": s["total_cycles"], "time_ms": s["time_s"] * 1e3,
+               "macs": s["macs"], "dram_bytes": s["dram_read_bytes"] + s["dram_write_bytes"],
+               "energy_pj": s["energy_pj"]}
+        for ph in PHASES:
+            row[f"energy_{ph}_pj"] = s["phases"].get(ph, {}).get("energy_pj", 0.0)
+        for ph in PHASES:
+            row[f"cycles_{ph}"] = s["phases"].get(ph, {}).get("cycles", 0.0)
+        row["state_bytes"] = state_bytes(lowered, upd)
+        row["accuracy"] = acc
+        row["accuracy_runs"] = n_acc
+        row["accuracy_records"] = acc_from
+        rows.append(row)
+        t = r.layers.copy()
+        for i, (col, val) in enumerate((("rule", label), ("update", upd.rule), ("rank", row["rank"]),
+                                        ("backward", upd.backward))):
+            t.insert(i, col, val)
+        tables.append(t)
+        if progress:
+            progress(label)
+    frame = pd.DataFrame(rows)
+    base = frame.iloc[0]
+    for c in ("cycles", "dram_bytes", "energy_pj"):
+        frame[f"{c}_vs_{base['rule']}"] = frame[c] / base[c] if base[c] else float("nan")
+    summary = {"accelerator": hw.name, "network": net.name, "batch": batch, "baseline": base["rule"],
+               "rules": frame.to_dict(orient="records")}
+    return RuleComparison(frame, pd.concat(tables, ignore_index=True), summary)

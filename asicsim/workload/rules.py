@@ -1,0 +1,22 @@
+"""One training step lowered under the chosen update and backward rules.
+
+`lower_step` (`asicsim.workload.lowering`) gives the BP lowering with the full/SBPCA weight
+gradient; the ``sketch`` rule (`asicsim.workload.sketch_rule`) and the DFA family of backward rules
+(`asicsim.workload.backward`) rewrite its op list. With ``rule`` full/sbpca and ``backward: bp``
+the result is `lower_step`'s, op for op.
+"""
+from __future__ import annotations
+
+from asicsim.config.update import UpdateConfig
+from asicsim.workload.backward import apply_backward
+from asicsim.workload.lowering import PHASES, Lowered, lower_step
+from asicsim.workload.network import Network
+from asicsim.workload.sketch_rule import apply_sketch
+
+
+def lower_training_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: int,
+                        update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES) -> Lowered:
+    upd = update or UpdateConfig()
+    lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases)
+    lowered = apply_sketch(lowered, net, upd, operand_bytes, accumulator_bytes)
+    return apply_backward(lowered, net, upd, operand_bytes)
