@@ -196,3 +196,14 @@ def test_sketch_rule_is_the_kernel_and_unbiased():
     G = layer.weight_grad()
     assert np.linalg.norm(mean - G) / np.linalg.norm(G) < 0.1
     assert rule.state_numbers(layer) == 4 * (7 + 9)
+
+
+def test_cosim_of_a_feedback_rule_on_resnet8_and_lenet5(tmp_path, capsys):
+    from asicsim.cli.main import main
+    for net, extra in (("lenet5", ["--backward", "bdfa"]), ("resnet8", ["--update", "sketch", "--rank", "2"])):
+        out = tmp_path / net
+        rc = main(["train", "--network", net, "--dataset", "tiny", "--limit-train", "40", "--limit-test", "20",
+                   "--batch", "16", "--lr", "0.01", "--quiet", "--accelerator", "edge", *extra, "--out", str(out)])
+        assert rc == 0
+        h = (out / "history.csv").read_text().splitlines()
+        assert "sim_energy_j" in h[0] and len(h) == 2

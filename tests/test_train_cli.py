@@ -80,7 +80,7 @@ def test_full_and_svd_and_vgg(tmp_path, capsys):
     (["--backward", "fa"], "--backward"),
     (["--update", "sketch", "--rank", "0"], "--rank"),
     (["--backward", "hybrid", "--network", "resnet8"], "backward"),
-    (["--backward", "dfa", "--accelerator", "edge"], "--backward"),
+    (["--update", "svd", "--accelerator", "edge"], "--update"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, needle):
     args = ["train", "--dataset", "tiny", "--epochs", "1", "--quiet", "--out", str(tmp_path / "x"), *extra]
