@@ -214,7 +214,8 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         "n_train": int(n),
         "n_test": int(len(xte)),
         "steps": step,
-        "layers": {l.name: {"m": l.m, "n": l.n, "pairs_per_batch": net.layer(l.name).positions * cfg.batch,
+        "layers": {l.name: {"m": l.m, "n": l.n, "pairs_per_batch":
+                            net.layer(l.name).positions * cfg.batch * getattr(l, "groups", 1),
                             "rank": rule.layer_rank(l) if cfg.update != "full" else None,
                             "gradient_state_numbers": rule.state_numbers(l)} for l in layers},
         "mean_errors_last_epoch": {c: float(hist.loc[hist.epoch == cfg.epochs, c].mean()) for c in err_cols},
