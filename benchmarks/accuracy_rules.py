@@ -201,10 +201,15 @@ def report() -> Path:
                  "Δ final vs full (pp) | gradient state (numbers) | feedback entries | simulated energy (J) |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|")
         table = []
+        fails: list[str] = []
         full_final = sub[sub.rule == "full"]["acc_final"].mean() if len(sub) else math.nan
         epochs = spec["epochs"]
         for rule in spec["rules"]:
             r = sub[sub.rule == rule] if len(sub) else sub
+            failed = [sd for sd in SEEDS if run_dir(net, rule, sd).with_suffix(".failed").exists()]
+            if failed:
+                fails.append(f"{net} {rule}, seed(s) {failed}: "
+                             + run_dir(net, rule, failed[0]).with_suffix(".failed").read_text().strip())
             if not len(r):
                 L.append(f"| {rule} | {LR} | {epochs} | 0 | – | – | – | – | – | – | – |")
                 continue
@@ -216,6 +221,8 @@ def report() -> Path:
                      f"{_ms(list(r['acc_final']))} | {'' if math.isnan(d) else f'{d:+.2f}'} | "
                      f"{int(r['state_numbers'].iloc[0]):,} | {int(r['feedback_numbers'].iloc[0]):,} | "
                      f"{'n/a' if e is None else f'{e:.3f}'} |")
+        if fails:
+            L.append("\nRuns that stopped (not in the means): " + "; ".join(fails))
         if table:
             png = RES / f"accuracy_rules_{net}.png"
             _plot(net, table, png)

@@ -155,6 +155,8 @@ def rules_study(jobs: int, report_only: bool, which: str) -> int:
         with ThreadPoolExecutor(jobs) as ex:
             for cmd, (rc, dt, text) in zip(cmds, ex.map(AR.run, cmds)):
                 print(f"[{cmd[-1]}] rc={rc} {dt:.0f}s: {text.splitlines()[-1] if text else ''}", flush=True)
+                if rc:   # e.g. a diverged run: the report lists it instead of a number
+                    (ROOT / (cmd[-1] + ".failed")).write_text((text.splitlines() or [""])[-1] + "\n")
                 AR.report()
     print(f"wrote {AR.report()}")
     return 0
