@@ -248,19 +248,23 @@ def report() -> Path:
             L.append("  Runs without their pair yet: " + ", ".join(
                 f"{'full' if s in f_.index else 'sbpca'} seed {s}: "
                 f"{100 * (f_[s] if s in f_.index else s_[s]):.2f}" for s in extra) + ".")
-    var = []
-    for seed in SEEDS:
-        f = OUT / "lenet5_variants" / f"sbpca_k4_s8_seed{seed}" / "summary.json"
-        if f.exists():
-            var.append((seed, json.loads(f.read_text())["test_accuracy_per_epoch"][1]))
-    if var and len(le):
-        f_ = le[le.rule == "full"].set_index("seed")["acc_e2"]
+    subs = sorted({int(d.name.split("_s")[1].split("_")[0]) for d in (OUT / "lenet5_variants").glob("sbpca_k4_s*_seed*")
+                   if "ep_" not in d.name and (d / "summary.json").exists()}) if (OUT / "lenet5_variants").exists() else []
+    for sb in subs:
+        var = []
+        for seed in SEEDS:
+            f = OUT / "lenet5_variants" / f"sbpca_k4_s{sb}_seed{seed}" / "summary.json"
+            if f.exists():
+                var.append((seed, json.loads(f.read_text())["test_accuracy_per_epoch"][1]))
+        f_ = le[le.rule == "full"].set_index("seed")["acc_e2"] if len(le) else pd.Series(dtype=float)
         gaps = [100 * (f_[sd] - a) for sd, a in var if sd in f_.index]
-        L.append(f"- Variant, sub-batch s = 8 pairs (everything else as above), 2 epochs, seeds "
+        if not gaps:
+            continue
+        L.append(f"- Variant, sub-batch s = {sb} pairs (everything else as above), 2 epochs, seeds "
                  f"{[sd for sd, _ in var]}: sbpca k=4 {_ms([a for _, a in var])}; gap to full per seed "
                  f"{', '.join(f'{g:.2f}' for g in gaps)} pp, mean **{np.mean(gaps):.2f} pp** "
-                 f"(runs: `{(OUT / 'lenet5_variants').relative_to(ROOT)}/`, same command with "
-                 "`--epochs 2 --sub-batch 8`; not run for 5 epochs).")
+                 f"(runs: `{(OUT / 'lenet5_variants').relative_to(ROOT)}/sbpca_k4_s{sb}_seed*`, the target command "
+                 f"with `--epochs 2 --sub-batch {sb}`; not run for 5 epochs).")
     L.append("\n## Commands\n\n```")
     for rule in ("full", "sbpca_k4"):
         L.append(" ".join(target_command(rule, 0)).replace("--seed 0", "--seed S").replace("_seed0", "_seedS"))
