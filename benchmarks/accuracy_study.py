@@ -8,6 +8,8 @@ initial weights and the same batch order); only the update rule differs. Each ru
 
     python benchmarks/accuracy_study.py                 # all runs, 2 at a time (~20 min on 2 cores)
     python benchmarks/accuracy_study.py --report-only   # rebuild the markdown from the results
+    python benchmarks/accuracy_study.py --study rules   # issue 11: every rule, LeNet-5 + ResNet-8,
+                                                        # 3 seeds (plan: benchmarks/accuracy_rules.py)
 """
 from __future__ import annotations
 
@@ -127,7 +129,12 @@ def main() -> int:
     ap.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--study", choices=("ranks", "rules", "target"), default="ranks",
+                    help="ranks: the LeNet-5 rank study above; rules: issue 11's rules study (LeNet-5, ResNet-8); "
+                         "target: issue 11's SBPCA-target runs (full vs sbpca k=4, 5 epochs, 3 seeds)")
     args = ap.parse_args()
+    if args.study in ("rules", "target"):
+        return rules_study(args.jobs, args.report_only, args.study)
     if not args.report_only:
         OUT.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(args.jobs) as ex:
@@ -136,6 +143,22 @@ def main() -> int:
                 if rc:
                     print(text, file=sys.stderr)
     print(f"wrote {report()}")
+    return 0
+
+
+def rules_study(jobs: int, report_only: bool, which: str) -> int:
+    """Issue 11's runs (those without a summary.json yet); the report is rebuilt after each run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import accuracy_rules as AR
+    if not report_only:
+        cmds = AR.study_commands() if which == "rules" else AR.target_commands()
+        with ThreadPoolExecutor(jobs) as ex:
+            for cmd, (rc, dt, text) in zip(cmds, ex.map(AR.run, cmds)):
+                print(f"[{cmd[-1]}] rc={rc} {dt:.0f}s: {text.splitlines()[-1] if text else ''}", flush=True)
+                if rc:   # e.g. a diverged run: the report lists it instead of a number
+                    (ROOT / (cmd[-1] + ".failed")).write_text((text.splitlines() or [""])[-1] + "\n")
+                AR.report()
+    print(f"wrote {AR.report()}")
     return 0
 
 

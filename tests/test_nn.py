@@ -198,12 +198,12 @@ def test_builder_uses_network_files():
 
 
 def test_builder_refuses_unsupported_layers():
-    net = build_network({"name": "bn", "input": {"channels": 1, "height": 4, "width": 4},
+    net = build_network({"name": "dr", "input": {"channels": 1, "height": 4, "width": 4},
                          "layers": [{"name": "c", "type": "conv", "out_channels": 2, "kernel": 3},
-                                    {"name": "b", "type": "batchnorm"},
+                                    {"name": "b", "type": "dropout"},
                                     {"name": "f", "type": "flatten"},
                                     {"name": "l", "type": "linear", "out_features": 3}]})
-    with pytest.raises(InputError, match="batchnorm"):
+    with pytest.raises(InputError, match="dropout"):
         build_model(net)
 
 

@@ -77,6 +77,10 @@ def test_full_and_svd_and_vgg(tmp_path, capsys):
     (["--momentum", "1.5"], "momentum"),
     (["--rank", "0"], "--rank"),
     (["--update", "adam"], "--update"),
+    (["--backward", "fa"], "--backward"),
+    (["--update", "sketch", "--rank", "0"], "--rank"),
+    (["--backward", "hybrid", "--network", "resnet8"], "backward"),
+    (["--update", "svd", "--accelerator", "edge"], "--update"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, needle):
     args = ["train", "--dataset", "tiny", "--epochs", "1", "--quiet", "--out", str(tmp_path / "x"), *extra]
@@ -94,7 +98,7 @@ def test_unsupported_network_layer_is_input_error(tmp_path, capsys):
     net = tmp_path / "bn.yaml"
     net.write_text("name: bn\ninput: {channels: 1, height: 28, width: 28}\nlayers:\n"
                    "  - {name: c, type: conv, out_channels: 2, kernel: 3}\n"
-                   "  - {name: b, type: batchnorm}\n  - {name: f, type: flatten}\n"
+                   "  - {name: b, type: dropout}\n  - {name: f, type: flatten}\n"
                    "  - {name: l, type: linear, out_features: 10}\n")
     rc, _, err = run(["train", "--network", str(net), "--dataset", "tiny", "--quiet", "--out", str(tmp_path / "o")], capsys)
-    assert rc == 2 and "batchnorm" in err and "not supported" in err
+    assert rc == 2 and "dropout" in err and "not supported" in err

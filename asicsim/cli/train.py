@@ -10,6 +10,7 @@ import argparse
 
 from asicsim.errors import InputError
 from asicsim.nn.datasets import DATASETS
+from asicsim.nn.feedback import BACKWARDS
 from asicsim.nn.trainer import SCHEDULES, TrainConfig, train
 from asicsim.nn.updates import RULES, SUB_BATCH_UNITS
 
@@ -32,7 +33,12 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "or tiny (2,000+500 images shipped for tests); default fashion-mnist")
     p.add_argument("--data-dir", default=None, help="folder with the four IDX files (MNIST layout, .gz or plain)")
     p.add_argument("--update", default="full", choices=RULES,
-                   help="full: mini-batch SGD; sbpca: streaming batch PCA rank-k; svd: exact rank-k truncation")
+                   help="full: mini-batch SGD; sbpca: streaming batch PCA rank-k; svd: exact rank-k truncation; "
+                        "sketch: rank-k SRHT (Fast-JL) sketch of the pair stream")
+    p.add_argument("--backward", default="bp", choices=BACKWARDS,
+                   help="bp: back-propagation (default); dfa: direct feedback alignment (fixed random feedback of "
+                        "the output error to every layer); bdfa: DFA with ±1 feedback; hybrid: BP through conv "
+                        "layers, binary DFA for FC layers (Han & Yoo 2019)")
     p.add_argument("--rank", type=_positive_int, default=4, help="rank k for sbpca/svd (clamped to min(m, n) per layer)")
     p.add_argument("--sub-batch", type=_positive_int, default=32, help="SBPCA sub-batch size s (default 32)")
     p.add_argument("--sub-batch-unit", default="pairs", choices=SUB_BATCH_UNITS,
@@ -58,7 +64,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     cfg = TrainConfig(network=args.network, dataset=args.dataset, data_dir=args.data_dir, update=args.update,
-                      rank=args.rank, sub_batch=args.sub_batch, sub_batch_unit=args.sub_batch_unit,
+                      backward=args.backward, rank=args.rank, sub_batch=args.sub_batch, sub_batch_unit=args.sub_batch_unit,
                       batch=args.batch, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
                       schedule=args.schedule, seed=args.seed, log_every=args.log_every,
                       limit_train=args.limit_train, limit_test=args.limit_test)
@@ -67,7 +73,8 @@ def execute(args: argparse.Namespace) -> int:
         from asicsim.config.hardware import load_hardware
         from asicsim.studies.cosim import hardware_update
         hw = load_hardware(args.accelerator)
-        update = hardware_update(args.update, args.rank, args.sub_batch, args.sub_batch_unit, args.momentum)
+        update = hardware_update(args.update, args.rank, args.sub_batch, args.sub_batch_unit, args.momentum,
+                                 args.backward)
     try:
         result = train(cfg, progress=not args.quiet)
     except FloatingPointError as exc:
@@ -81,6 +88,7 @@ def execute(args: argparse.Namespace) -> int:
               f"per step; whole run {s['sim_time_s']:.3f} s, {s['sim_energy_j']:.3f} J")
     print(f"{s['network']} on {s['dataset']}, update {s['update']}"
           + (f" rank {s['rank']}" if s["rank"] else "")
+          + (f", backward {s['backward']}" if s["backward"] != "bp" else "")
           + f": final test accuracy {s['final_test_accuracy']:.4f} (best {s['best_test_accuracy']:.4f}), "
           f"{s['epochs']} epochs in {s['wall_s']:.1f} s ({s['train_images_per_s']:.0f} images/s)")
     print(f"wrote {out / 'history.csv'} and {out / 'summary.json'}")

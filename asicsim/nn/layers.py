@@ -105,14 +105,25 @@ def _windows(xp, kh, kw, sh, sw, ho, wo):
 
 
 class Conv2D(_Weighted):
-    """2-D convolution (groups = 1) by im2col: stride and zero padding per axis."""
+    """2-D convolution by im2col: stride and zero padding per axis, ``groups`` ≥ 1 (depthwise when
+    groups = C_in = C_out).
+
+    W is (C_out, kh·kw·C_in/groups): the rows of group g see only input channels of group g. For
+    groups > 1 the pairs are stacked group by group: ``xp`` is (groups·B·P)×n (group g's im2col
+    patches in block g) and ``dp`` is (groups·B·P)×C_out with group g's output error in its own
+    columns and zeros elsewhere, so ``dp.T @ xp`` is exactly the block-structured gradient and
+    every update rule sees an ordinary (m×n, pairs) stream (groups times B·P pairs)."""
 
     def __init__(self, name: str, c_in: int, c_out: int, kernel: tuple[int, int],
                  stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0), bias: bool = True,
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, groups: int = 1):
         kh, kw = kernel
-        super().__init__(name, c_out, c_in * kh * kw, bias, rng if rng is not None else np.random.default_rng(0))
+        if c_in % groups or c_out % groups:
+            raise ValueError("groups must divide C_in and C_out")
+        super().__init__(name, c_out, c_in // groups * kh * kw, bias,
+                         rng if rng is not None else np.random.default_rng(0))
         self.c_in, self.kernel, self.stride, self.padding = c_in, kernel, stride, padding
+        self.groups = groups
         self._cache = None
 
     def out_hw(self, h, w):
@@ -124,6 +135,8 @@ class Conv2D(_Weighted):
         self.batch = B
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         ho, wo = self.out_hw(H, W_)
+        if self.groups > 1:
+            return self._forward_grouped(x, train, ho, wo)
         cols = _nb.im2col(np.ascontiguousarray(x, dtype=np.float64), kh, kw, sh, sw, ph, pw, ho, wo)
         if train:
             self.xp = cols
@@ -133,13 +146,45 @@ class Conv2D(_Weighted):
             y += self.b
         return y.reshape(B, ho, wo, self.m)
 
+    def _forward_grouped(self, x, train, ho, wo):
+        B = x.shape[0]
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        g, cg, og = self.groups, self.c_in // self.groups, self.m // self.groups
+        cols = [_nb.im2col(np.ascontiguousarray(x[..., i * cg:(i + 1) * cg], dtype=np.float64),
+                           kh, kw, sh, sw, ph, pw, ho, wo) for i in range(g)]
+        y = np.empty((B * ho * wo, self.m))
+        for i in range(g):
+            y[:, i * og:(i + 1) * og] = cols[i] @ self.W[i * og:(i + 1) * og].T
+        if train:
+            self.xp = np.vstack(cols)
+            self._cache = (x.shape, ho, wo)
+        if self.b is not None:
+            y += self.b
+        return y.reshape(B, ho, wo, self.m)
+
     def backward(self, dy, need_dx=True):
         (B, H, W_, C), ho, wo = self._cache
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        if self.groups > 1:
+            return self._backward_grouped(dy.reshape(B * ho * wo, self.m), need_dx)
         self._store(np.ascontiguousarray(dy.reshape(B * ho * wo, self.m)))
         if not need_dx:
             return None
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         return _nb.col2im(self.dp @ self.W, B, H, W_, C, kh, kw, sh, sw, ph, pw, ho, wo)
+
+    def _backward_grouped(self, dy2, need_dx):
+        (B, H, W_, C), ho, wo = self._cache
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        g, cg, og, N = self.groups, self.c_in // self.groups, self.m // self.groups, dy2.shape[0]
+        dp = np.zeros((g * N, self.m))
+        for i in range(g):
+            dp[i * N:(i + 1) * N, i * og:(i + 1) * og] = dy2[:, i * og:(i + 1) * og]
+        self._store(dp)
+        if not need_dx:
+            return None
+        parts = [_nb.col2im(np.ascontiguousarray(dy2[:, i * og:(i + 1) * og] @ self.W[i * og:(i + 1) * og]),
+                            B, H, W_, cg, kh, kw, sh, sw, ph, pw, ho, wo) for i in range(g)]
+        return np.concatenate(parts, axis=3)
 
 
 class _Pool(Layer):

@@ -20,6 +20,7 @@ import pandas as pd
 from asicsim.errors import InputError
 from asicsim.nn import datasets as D
 from asicsim.nn.blas import keep_freed_memory, limit_blas_threads
+from asicsim.nn.feedback import BACKWARDS, make_feedback
 from asicsim.nn.model import Model, build_model
 from asicsim.nn.updates import RULES, SUB_BATCH_UNITS, make_rule
 from asicsim.workload.network import load_network
@@ -33,6 +34,7 @@ class TrainConfig:
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
     update: str = "full"
+    backward: str = "bp"
     rank: int = 4
     sub_batch: int = 32
     sub_batch_unit: str = "pairs"
@@ -51,6 +53,8 @@ class TrainConfig:
             raise InputError("invalid training option", field=field_, value=value, allowed=allowed)
         if self.update not in RULES:
             bad("update", self.update, ", ".join(RULES))
+        if self.backward not in BACKWARDS:
+            bad("backward", self.backward, ", ".join(BACKWARDS))
         if self.sub_batch_unit not in SUB_BATCH_UNITS:
             bad("sub_batch_unit", self.sub_batch_unit, ", ".join(SUB_BATCH_UNITS))
         if self.schedule not in SCHEDULES:
@@ -116,6 +120,10 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     rule = make_rule(cfg.update, cfg.momentum, cfg.rank, cfg.sub_batch, cfg.sub_batch_unit)
     layers = model.weighted
     rule.setup(layers, np.random.default_rng(ss_rule))
+    # a fourth, independent stream for the feedback matrices (spawn key 3: the first three
+    # streams, and so every bp run, are unchanged)
+    feedback = make_feedback(cfg.backward, model, np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(4)[3]),
+                             net.path or net.name)
     shuffle = np.random.default_rng(ss_data)
     mean, std = D.normalisation(xtr)
     xte_f = D.to_network_input(xte, mean, std)
@@ -146,10 +154,11 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"training diverged (loss {loss}) at epoch {epoch}, step {step + 1}; "
                                              "lower --lr")
-                model.backward()
+                model.backward(feedback)
                 last = b == steps_per_epoch - 1
                 diagnose = ((step + 1) % cfg.log_every == 0) or last
                 info = rule.apply(layers, lr_at(cfg, step, total), diagnose)
+                rule.apply_vectors(model.norms, lr_at(cfg, step, total))
                 train_time += time.perf_counter() - t0
                 train_cpu += time.process_time() - c0
                 seen_images += len(idx)
@@ -189,6 +198,8 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         "best_test_accuracy": max(accs),
         "epochs": cfg.epochs,
         "update": cfg.update,
+        "backward": cfg.backward,
+        "feedback_numbers": feedback.feedback_numbers() if feedback is not None else 0,
         "rank": cfg.rank if cfg.update != "full" else None,
         "sub_batch": cfg.sub_batch if cfg.update == "sbpca" else None,
         "wall_s": round(wall, 3),
@@ -203,7 +214,8 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         "n_train": int(n),
         "n_test": int(len(xte)),
         "steps": step,
-        "layers": {l.name: {"m": l.m, "n": l.n, "pairs_per_batch": net.layer(l.name).positions * cfg.batch,
+        "layers": {l.name: {"m": l.m, "n": l.n, "pairs_per_batch":
+                            net.layer(l.name).positions * cfg.batch * getattr(l, "groups", 1),
                             "rank": rule.layer_rank(l) if cfg.update != "full" else None,
                             "gradient_state_numbers": rule.state_numbers(l)} for l in layers},
         "mean_errors_last_epoch": {c: float(hist.loc[hist.epoch == cfg.epochs, c].mean()) for c in err_cols},

@@ -1,4 +1,4 @@
-"""Weight-update rules of the functional trainer: `full`, `sbpca`, `svd`.
+"""Weight-update rules of the functional trainer: `full`, `sbpca`, `svd`, `sketch`.
 
 Every rule sees, per weighted layer, the batch's (δ, x) pairs (`layer.dp`, `layer.xp`) and
 updates W ← W − η·Ĝ with its own Ĝ:
@@ -8,6 +8,9 @@ updates W ← W − η·Ĝ with its own Ĝ:
   sub-batches of s pairs; the state persists across batches; G is never formed. With
   ``sub_batch_unit="samples"`` s counts samples instead: a conv layer then streams sub-batches of
   s·H_out·W_out pairs (all positions of s images), a linear layer is unchanged.
+* ``sketch`` Ĝ = (ΦDp)ᵀ(ΦXp), the rank-k SRHT (Fast-JL) sketch of the pair stream
+  (`asicsim.kernels.sketch.sketch_gradient`): unbiased, E[Ĝ] = G; a fresh Φ every batch from the
+  rule's seed stream; no state across batches (k·(m+n) numbers for the factors of one batch).
 * ``svd``   Ĝ = G_k, the exact rank-k truncated SVD of G (a baseline that has the low-rank error
   but no streaming error).
 
@@ -22,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from asicsim import kernels as K
+from asicsim.kernels.sketch import sketch_gradient
 from asicsim.nn.layers import _Weighted
 
-RULES = ("full", "sbpca", "svd")
+RULES = ("full", "sbpca", "svd", "sketch")
 SUB_BATCH_UNITS = ("pairs", "samples")
 
 
@@ -79,6 +83,16 @@ class UpdateRule:
                 layer.b -= lr * gb
         return info
 
+    def apply_vectors(self, norms, lr: float) -> None:
+        """Plain (momentum) SGD on parameter vectors (batch-norm γ, β) under every rule; a vector
+        that got no gradient this step (not reached by the backward rule) is left as it is."""
+        mu = self.momentum
+        for layer in norms:
+            for key, p, g in layer.vectors():
+                if g is None:
+                    continue
+                p -= lr * (_velocity(self._bvel, key, g, mu) if mu else g)
+
 
 class FullSGD(UpdateRule):
     name = "full"
@@ -116,9 +130,25 @@ class SBPCAUpdate(UpdateRule):
         return self.states[layer.name].numbers + mom
 
 
+class SketchUpdate(UpdateRule):
+    name = "sketch"
+
+    def setup(self, layers, rng):
+        self.rng = rng
+
+    def estimate(self, layer):
+        # k distinct Hadamard rows: also at most the padded pair count (matters only for a tiny last batch)
+        k = min(self.layer_rank(layer), 1 << max(0, (layer.pairs - 1).bit_length()))
+        return sketch_gradient(layer.xp, layer.dp, k, self.rng)
+
+    def state_numbers(self, layer):
+        mom = layer.m * layer.n if self.momentum else 0
+        return self.layer_rank(layer) * (layer.m + layer.n) + mom
+
+
 def make_rule(name: str, momentum: float = 0.0, rank: int = 4, sub_batch: int = 32,
               sub_batch_unit: str = "pairs") -> UpdateRule:
-    cls = {"full": FullSGD, "sbpca": SBPCAUpdate, "svd": SVDUpdate}[name]
+    cls = {"full": FullSGD, "sbpca": SBPCAUpdate, "svd": SVDUpdate, "sketch": SketchUpdate}[name]
     return cls(momentum=momentum, rank=rank, sub_batch=sub_batch, sub_batch_unit=sub_batch_unit)
 
 

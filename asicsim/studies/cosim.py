@@ -27,15 +27,26 @@ class StepCost:
     energy_j: float
 
 
-def hardware_update(rule: str, rank: int, sub_batch: int, sub_batch_unit: str, momentum: float) -> UpdateConfig:
-    """The simulator's update rule for a trainer rule (``svd`` has no hardware form)."""
+def hardware_update(rule: str, rank: int, sub_batch: int, sub_batch_unit: str, momentum: float,
+                    backward: str = "bp") -> UpdateConfig:
+    """The simulator's update rule for a trainer rule (``svd`` has no hardware form). Rules and
+    backward rules the simulator's `UpdateConfig` does not know (on this build) are refused."""
+    fields = UpdateConfig.model_fields
+    if backward != "bp" and "backward" not in fields:
+        raise InputError("this build's simulator models only the back-propagation backward pass",
+                         field="--backward", value=backward, allowed="bp with --accelerator")
+    allowed_rules = tuple(getattr(fields["rule"].annotation, "__args__", ("full", "sbpca")))
+    if rule != "svd" and rule not in allowed_rules:
+        raise InputError("this build's simulator has no model of this update rule", field="--update",
+                         value=rule, allowed=f"{', '.join(allowed_rules)} with --accelerator")
     if rule == "svd":
         raise InputError("the exact truncated-SVD rule is an offline baseline with no hardware model",
                          field="--update", value=rule, allowed="full or sbpca with --accelerator")
     if rule == "sbpca" and sub_batch_unit != "pairs":
         raise InputError("the hardware model counts the sub-batch in (δ, x) pairs", field="--sub-batch-unit",
                          value=sub_batch_unit, allowed="pairs with --accelerator")
-    return UpdateConfig(rule=rule, rank=rank, sub_batch=sub_batch, momentum=momentum)
+    extra = {"backward": backward} if "backward" in fields else {}
+    return UpdateConfig(rule=rule, rank=rank, sub_batch=sub_batch, momentum=momentum, **extra)
 
 
 def step_cost(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig) -> StepCost:
