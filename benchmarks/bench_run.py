@@ -26,21 +26,34 @@ HERE = Path(__file__).resolve().parent
 CMD = ["-m", "asicsim", "run", "--network", "resnet18", "--batch", "32", "--accelerator", "edge"]
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str], env: dict | None = None) -> float:
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     t = time.perf_counter()
-    subprocess.run(pin + argv, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(pin + argv, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - t
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--against", metavar="DIR",
+                    help="also time the same command from an older checkout (its asicsim/ first on PYTHONPATH), "
+                         "interleaved with this one: a same-machine ratio")
     args = ap.parse_args()
+    run, old = [], []
+    old_env = {**os.environ, "PYTHONPATH": str(Path(args.against).resolve())} if args.against else None
     with tempfile.TemporaryDirectory() as d:
-        run = [timed([sys.executable, *CMD, "--out", d]) for _ in range(args.repeat)]
+        for _ in range(args.repeat):
+            run.append(timed([sys.executable, *CMD, "--out", d]))
+            if old_env:
+                old.append(timed([sys.executable, *CMD, "--out", d], env=old_env))
     base = [timed([sys.executable, "-c", "import asicsim.cli.run, asicsim.studies.step"]) for _ in range(args.repeat)]
     r, b = statistics.median(run), statistics.median(base)
+    vs = ""
+    if old:
+        o = statistics.median(old)
+        vs = (f"| same command from `{args.against}` (interleaved) | {o:.2f} |\n"
+              f"| ratio this / that checkout | {r / o:.2f} |\n")
     text = f"""# `asicsim run` wall time
 
 Command: `asicsim run --network resnet18 --batch 32 --accelerator edge` (full training step:
@@ -54,7 +67,7 @@ Measured by `.venv/bin/python benchmarks/bench_run.py --repeat {args.repeat}` on
 | baseline: interpreter + imports only | {b:.2f} |
 | simulation work (difference) | {r - b:.2f} |
 | ratio run / baseline | {r / b:.1f} |
-
+{vs}
 Target < 10 s (goal 2 s): {'met' if r < 10 else 'NOT met'}{' (goal met)' if r <= 2 else ''}.
 For comparison, SCALE-Sim 3.0.0 took 860 s for the forward pass alone of this network
 (`../shared/peer_data/scalesim_runs/r18_scale32_os`).
