@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from counting import CF, counting_array
 
 from asicsim import kernels as K
 from asicsim.kernels import jit
@@ -154,42 +155,6 @@ def test_warm_start_state_persists_and_helps():
 # op counts
 # ------------------------------------------------------------------------------------------
 
-class CF:
-    """A float that counts the arithmetic done on it (class-level counters)."""
-    n = {"mul": 0, "add": 0, "div": 0, "sqrt": 0}
-
-    def __init__(self, v):
-        self.v = float(v)
-
-    @staticmethod
-    def _v(o):
-        return o.v if isinstance(o, CF) else float(o)
-
-    def _op(self, kind, val):
-        CF.n[kind] += 1
-        return CF(val)
-
-    def __mul__(self, o): return self._op("mul", self.v * CF._v(o))
-    __rmul__ = __mul__
-    def __add__(self, o): return self._op("add", self.v + CF._v(o))
-    __radd__ = __add__
-    def __sub__(self, o): return self._op("add", self.v - CF._v(o))
-    def __rsub__(self, o): return self._op("add", CF._v(o) - self.v)
-    def __truediv__(self, o): return self._op("div", self.v / CF._v(o))
-    def __rtruediv__(self, o): return self._op("div", CF._v(o) / self.v)
-    def sqrt(self): return self._op("sqrt", math.sqrt(self.v))
-    def __gt__(self, o): return self.v > CF._v(o)
-    def __le__(self, o): return self.v <= CF._v(o)
-    def __float__(self): return self.v
-
-
-def _obj(a):
-    out = np.empty(a.shape, dtype=object)
-    for idx in np.ndindex(a.shape):
-        out[idx] = CF(a[idx])
-    return out
-
-
 @pytest.fixture
 def pure_python_kernels(monkeypatch):
     """Run the numba kernels' Python bodies (so object arrays of CF can flow through them)."""
@@ -202,8 +167,8 @@ def pure_python_kernels(monkeypatch):
 def test_counts_match_instrumented_kernels(pure_python_kernels, m, n, k, s, pairs):
     rng = np.random.default_rng(pairs)
     st = K.SBPCAState.random(m, n, k, rng)
-    Xp, Dp = _obj(rng.standard_normal((pairs, n))), _obj(rng.standard_normal((pairs, m)))
-    dt, xt, sigma = _obj(st.dt), _obj(st.xt), np.zeros(k, dtype=object)
+    Xp, Dp = counting_array(rng.standard_normal((pairs, n))), counting_array(rng.standard_normal((pairs, m)))
+    dt, xt, sigma = counting_array(st.dt), counting_array(st.xt), np.zeros(k, dtype=object)
     ws = [np.empty((s, k), dtype=object), np.empty((s, k), dtype=object),
           np.empty((k, n), dtype=object), np.empty((k, m), dtype=object)]
     CF.n = dict.fromkeys(CF.n, 0)

@@ -2,48 +2,12 @@
 determinism, and exact op counts (by running the kernels' Python bodies on counting scalars)."""
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import pytest
+from counting import CF, counting_array
 
 from asicsim.kernels import sketch as SK
 from asicsim.kernels.reference import relative_error
-
-
-class CF:
-    """A float that counts the arithmetic done on it (class-level counters; unary minus counts
-    as an add: it must not occur in the kernels' data path)."""
-    n: ClassVar[dict] = {"mul": 0, "add": 0, "div": 0, "sqrt": 0}
-
-    def __init__(self, v):
-        self.v = float(v)
-
-    @staticmethod
-    def _v(o):
-        return o.v if isinstance(o, CF) else float(o)
-
-    def _op(self, kind, val):
-        CF.n[kind] += 1
-        return CF(val)
-
-    def __mul__(self, o): return self._op("mul", self.v * CF._v(o))
-    __rmul__ = __mul__
-    def __add__(self, o): return self._op("add", self.v + CF._v(o))
-    __radd__ = __add__
-    def __sub__(self, o): return self._op("add", self.v - CF._v(o))
-    def __rsub__(self, o): return self._op("add", CF._v(o) - self.v)
-    def __truediv__(self, o): return self._op("div", self.v / CF._v(o))
-    def __rtruediv__(self, o): return self._op("div", CF._v(o) / self.v)
-    def __neg__(self): return self._op("add", -self.v)
-    def __float__(self): return self.v
-
-
-def _obj(a):
-    out = np.empty(a.shape, dtype=object)
-    for idx in np.ndindex(a.shape):
-        out[idx] = CF(a[idx])
-    return out
 
 
 def _f(a):
@@ -128,7 +92,7 @@ def test_counts_hand_example():
 @pytest.mark.parametrize("method", ["fwht", "rows"])
 def test_counts_match_instrumented_kernels(m, n, k, N, method):
     rng = np.random.default_rng(N * 7 + k)
-    Xp, Dp = _obj(rng.standard_normal((N, n))), _obj(rng.standard_normal((N, m)))
+    Xp, Dp = counting_array(rng.standard_normal((N, n))), counting_array(rng.standard_normal((N, m)))
     signs, rows = SK.sketch_draw(N, k, 0)
     Np = SK._pow2_at_least(N)
     CF.n = dict.fromkeys(CF.n, 0)
@@ -136,18 +100,18 @@ def test_counts_match_instrumented_kernels(m, n, k, N, method):
     for A in (Dp, Xp):
         c = A.shape[1]
         if method == "fwht":
-            W = _obj(np.zeros((Np, c)))
+            W = counting_array(np.zeros((Np, c)))
             SK._signed_into.py_func(A, signs, W)
             SK._fwht.py_func(W)
             facs.append(W[rows])
         else:
-            out = _obj(np.zeros((k, c)))
+            out = counting_array(np.zeros((k, c)))
             SK._rows_sketch.py_func(A, signs, rows, out)
             facs.append(out)
     SK._scale.py_func(facs[0], 1.0 / k)
     sketch = dict(CF.n)
     CF.n = dict.fromkeys(CF.n, 0)
-    SK._expand.py_func(facs[0], facs[1], _obj(np.zeros((m, n))))
+    SK._expand.py_func(facs[0], facs[1], counting_array(np.zeros((m, n))))
     expand = dict(CF.n)
     c = SK.sketch_counts(m, n, k, N, method)
     assert sketch == {"mul": c["sign_mul"] + c["scale_mul"], "add": c["sketch_adds"], "div": 0, "sqrt": 0}
