@@ -25,8 +25,10 @@ from typing import Any
 
 from asicsim.workload.lowering import Tensor, op_tensors
 
-MAX_ENTRIES = 50_000          # per table; a ResNet-50 point adds a few hundred
-_tables: dict[str, dict] = {"map": {}, "time": {}}
+# entries per table before it is cleared: mapped ops and op timings are small (a ResNet-50 point
+# adds a few hundred); whole single-chip steps (`asicsim.studies.chip_step`) hold DataFrames
+MAX_ENTRIES = {"map": 50_000, "time": 50_000, "step": 16}
+_tables: dict[str, dict] = {name: {} for name in MAX_ENTRIES}
 _state = {"enabled": True, "hits": 0, "misses": 0}
 
 
@@ -42,7 +44,7 @@ def lookup(table: str, key: Any, compute: Callable[[], Any]) -> Any:
     except KeyError:
         pass
     value = compute()
-    if len(t) >= MAX_ENTRIES:
+    if len(t) >= MAX_ENTRIES[table]:
         t.clear()
     t[key] = value
     _state["misses"] += 1

@@ -80,7 +80,6 @@ class Link:
         self.env = env
         self.timing = timing
         self.free_at = 0.0
-        self.busy = 0.0
         self.rec = rec
 
     def begin_op(self) -> None:
@@ -92,18 +91,13 @@ class Link:
         start = max(self.env.now, self.free_at)
         dur = self.timing.transfer_cycles(nbytes)
         self.free_at = start + dur
-        self.busy += dur
         if self.rec is not None:
             self.rec.add("dram", start, self.free_at)
         return self.free_at + self.timing.latency_cycles
 
-    def step_cycles(self, load_bytes: int, write_bytes: int) -> float:
-        return self.timing.transfer_cycles(load_bytes) + self.timing.transfer_cycles(write_bytes)
-
-    def shift(self, cycles: float, transfers_cycles: float) -> None:
-        """Jump ahead by ``cycles`` during which ``transfers_cycles`` of transfers were served."""
+    def shift(self, cycles: float) -> None:
+        """Jump ahead by ``cycles`` (the fast-forward: every pending time moves with ``now``)."""
         self.free_at += cycles
-        self.busy += transfers_cycles
 
 
 class BankedLink:
@@ -197,7 +191,7 @@ def _run_op(env, unit_name: str, steps: tuple, link, unit, result: list, rec: Re
                         if m > 0 and jump > 0:
                             pending = None if pending is None else pending + jump
                             draining = [d + jump for d in draining]
-                            link.shift(jump, m * link.step_cycles(s.load_bytes, s.write_bytes))
+                            link.shift(jump)
                             busy += m * s.compute_cycles
                             j += m
                             yield env.timeout(jump)

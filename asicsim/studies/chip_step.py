@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from asicsim.config.hardware import HardwareConfig
+from asicsim.engine import memo
 from asicsim.engine.results import StepResult
 from asicsim.studies.step import simulate_detail
 from asicsim.system.config import SystemConfig
@@ -44,18 +46,10 @@ def static_power_mw(hw: HardwareConfig) -> float:
             + hw.dram.background_mw * hw.dram.channels)
 
 
-_MEMO: dict = {}
-_MEMO_SIZE = 16
-
-
 def single_chip(hw, net, batch, update, ideal):
-    """`simulate_detail`, remembered in this process: a sweep over chips, links or buckets re-uses
-    the single-chip step of the same (accelerator, network, batch, rule) — a pure function of them."""
+    """`simulate_detail`, remembered in this process (`asicsim.engine.memo`, table ``step``): a
+    sweep over chips, links or buckets re-uses the single-chip step of the same (accelerator,
+    network, batch, rule) — a pure function of them."""
     key = (hw.model_dump_json(), net.name, net.path, repr([(l.spec, l.inputs) for l in net.layers]), batch,
            update.model_dump_json(), ideal)
-    hit = _MEMO.get(key)
-    if hit is None:
-        if len(_MEMO) >= _MEMO_SIZE:
-            _MEMO.pop(next(iter(_MEMO)))
-        hit = _MEMO[key] = simulate_detail(hw, net, batch, update, PHASES, ideal)
-    return hit
+    return memo.lookup("step", key, partial(simulate_detail, hw, net, batch, update, PHASES, ideal))

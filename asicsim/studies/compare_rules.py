@@ -17,10 +17,9 @@ import pandas as pd
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
-from asicsim.studies.step import simulate
+from asicsim.studies.step import simulate_detail
 from asicsim.workload.lowering import PHASES, Lowered, op_tensors
 from asicsim.workload.network import Network
-from asicsim.workload.rules import lower_training_step
 
 ALLOWED = "full, sbpca:K, sketch:K, dfa, bdfa, hybrid (K a positive integer), comma-separated"
 BACKWARD_RULES = ("dfa", "bdfa", "hybrid")
@@ -104,15 +103,10 @@ def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RES
 def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tuple[str, UpdateConfig]],
                   progress=None, results_dir: Path = RESULTS_DIR) -> RuleComparison:
     rows, tables = [], []
-    done: list[tuple[object, object]] = []      # (lowered ops, StepResult) of the rules simulated so far
     for label, upd in rules:
-        lowered = lower_training_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, upd)
-        # a rule that lowers to the very same ops (hybrid on a network whose only FC layer is the
-        # classifier is BP) has the same result: the simulation is deterministic, so reuse it
-        r = next((res for ops, res in done if ops == lowered.ops), None)
-        if r is None:
-            r = simulate(hw, net, batch, upd)
-            done.append((lowered.ops, r))
+        # rules that lower to the same ops (hybrid where the only FC layer is the classifier) hit
+        # the engine's memo; the lowered ops also give the rule's state bytes
+        r, lowered, _ = simulate_detail(hw, net, batch, upd)
         s = r.summary
         acc, n_acc, acc_from = trained_accuracy(net.name, upd, results_dir)
         row = {"rule": label, "update": upd.rule, "rank": upd.rank if upd.rule != "full" else 0,

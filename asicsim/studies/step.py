@@ -22,8 +22,8 @@ from asicsim.engine.results import (
 from asicsim.engine.sim import LinkTiming, simulate_ops
 from asicsim.engine.timeline import Recorder, timeline_table
 from asicsim.workload.lowering import PHASES, Lowered
-from asicsim.workload.rules import lower_training_step
 from asicsim.workload.network import Network
+from asicsim.workload.rules import lower_training_step
 from asicsim.workload.summary import network_table
 
 TIMELINE_BARS = 4000   # timeline resolution: the step's cycles / this (report drawing only)
