@@ -75,3 +75,71 @@ def test_timeline_replay_changes_no_number():
     units = rec.timeline[rec.timeline.resource != "dram"]
     assert units.busy_cycles.sum() == pytest.approx(plain.layers.compute_cycles.sum(), rel=1e-12)
     assert rec.timeline.end_cycle.max() == pytest.approx(plain.total_cycles, rel=1e-9)
+
+
+def _loop_nest_steps(rng) -> tuple:
+    """A run list shaped like a tiled loop nest: an inner block of full tiles and an edge tile,
+    repeated, with an outer edge block and a different last run (what `_gemm_steps` emits)."""
+    kind = lambda: Step(int(rng.integers(1, 9)), int(rng.integers(0, 9000)), int(rng.integers(50, 3000)),
+                        int(rng.choice([0, rng.integers(1, 6000)])))
+    inner = [kind() for _ in range(int(rng.integers(1, 4)))] + [kind()]
+    outer = inner * int(rng.integers(2, 9)) + [kind()]
+    return tuple(outer * int(rng.integers(2, 6)) + [kind() for _ in range(int(rng.integers(1, 4)))])
+
+
+def _count_events(steps, link, fast_forward):
+    import simpy
+
+    from asicsim.engine.sim import Link, _run_op
+    env = simpy.Environment()
+    out: list = []
+    env.process(_run_op(env, "array", steps, Link(env, link), simpy.Resource(env, 1), out, fast_forward=fast_forward))
+    n = 0
+    while env.peek() != float("inf"):
+        env.step()
+        n += 1
+    return n, out[0]
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_run_replay_equals_step_by_step_on_loop_nests(seed):
+    """Repeated runs replayed from the same pipeline state give the step-by-step timing, on run
+    lists with the periodic structure of real tilings, compute- and link-bound alike."""
+    rng = np.random.default_rng(100 + seed)
+    link = LinkTiming(float(rng.uniform(1, 64)), float(rng.uniform(0, 300)))
+    steps = _loop_nest_steps(rng)
+    total_ff, busy_ff = op_timing("array", steps, link, fast_forward=True)
+    total, busy = op_timing("array", steps, link, fast_forward=False)
+    assert busy_ff == busy == sum(s.count * s.compute_cycles for s in steps)
+    assert total_ff == pytest.approx(total, rel=1e-12, abs=1e-9)
+
+
+def test_run_replay_skips_the_repeats():
+    """The replay is what makes long tilings cheap: a 400-run loop nest costs a few dozen events,
+    not one per step (and the timing stays that of the step-by-step run)."""
+    link = LinkTiming(16.0, 100.0)
+    block = [Step(1, 8000, 700, 0), Step(3, 8000, 700, 0), Step(1, 5000, 400, 2000)]
+    steps = tuple(block * 133 + [Step(1, 100, 50, 100)])
+    n_ff, (_, end_ff, _, _) = _count_events(steps, link, True)
+    n, (_, end, _, _) = _count_events(steps, link, False)
+    assert n >= sum(s.count for s in steps) and n_ff < 80
+    assert end_ff == pytest.approx(end, rel=1e-12)
+
+
+def test_real_tilings_replay_equals_step_by_step(monkeypatch):
+    """The same on the run lists the mapper emits for a ResNet-18 step (the longest 25 ops)."""
+    from asicsim.engine import sim
+    seen: list = []
+    real = sim.op_timing
+
+    def spy(unit, steps, link, fast_forward=True):
+        seen.append((unit, steps, link))
+        return real(unit, steps, link, fast_forward)
+
+    monkeypatch.setattr(sim, "op_timing", spy)
+    with memo.disabled():
+        asicsim.simulate(network="resnet18", accelerator="edge", batch=8, update="sbpca", rank=4)
+    longest = sorted(seen, key=lambda c: -len(c[1]))[:25]
+    assert len(longest[0][1]) > 100          # long run lists are there to be replayed
+    for unit, steps, link in longest:
+        assert real(unit, steps, link) == pytest.approx(real(unit, steps, link, fast_forward=False), rel=1e-12)

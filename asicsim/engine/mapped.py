@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from asicsim.config.hardware import HardwareConfig
 
 
-@dataclass(frozen=True)
-class Step:
-    """``count`` identical consecutive tile steps."""
+class Step(NamedTuple):
+    """``count`` identical consecutive tile steps (bytes, cycles per step). A typed named tuple
+    rather than a frozen dataclass: a sweep builds and hashes millions of them (the timing memo's
+    key holds an op's whole step list), and tuple construction, equality and hashing run in C."""
     count: int
     load_bytes: int
     compute_cycles: int

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from functools import partial
 
 import numpy as np
 
@@ -97,14 +98,18 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     keep_c = Cc.on_chip_candidate and not space.ideal
     fused = op.fused_output
     best = None
+    several = {d: t[d] > 1 for d in "mkn"}
     for order in ORDERS:
         pos = {d: i for i, d in enumerate(order)}
 
         def mult(index_dims, other):
-            inner = np.full(steps.shape, -1)
-            for d in index_dims:
-                inner = np.maximum(inner, np.where(t[d] > 1, pos[d], -1))
-            return np.where((t[other] > 1) & (pos[other] < inner), t[other], 1)
+            """Refetch factor of an operand indexed by ``index_dims``: the trips of loop ``other``
+            if it runs (> 1 trip) outside an index loop that runs."""
+            outside = [several[d] for d in index_dims if pos[other] < pos[d]]
+            if not outside:
+                return 1
+            inner = outside[0] if len(outside) == 1 else outside[0] | outside[1]
+            return np.where(several[other] & inner, t[other], 1)
 
         mA, mB, mC = mult("mk", "n"), mult("kn", "m"), mult("mn", "k")
         rd = (0 if a_res else a_bytes * mA) + (0 if b_res else b_bytes * mB) + Cc.elems * ab * (mC - 1)
@@ -142,6 +147,9 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
             f"(the smallest double-buffered tiles need {need} bytes, available {avail})",
             field="sram", allowed="a larger SRAM capacity or a smaller array")
     return best
+
+
+_new_step = partial(tuple.__new__, Step)   # Step from a 4-tuple, at C speed (a sweep builds ~10⁷)
 
 
 def _tile_bytes(r0, r1, c0, c1, rows: int, cols: int, total: int):
@@ -228,7 +236,8 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     brk[1:] = (load[1:] != load[:-1]) | (cyc[1:] != cyc[:-1]) | (write[1:] != write[:-1])
     starts = np.flatnonzero(brk)
     counts = np.diff(np.append(starts, n_it))
-    steps = [Step(int(c), int(load[i]), int(cyc[i]), int(write[i])) for i, c in zip(starts, counts)]
+    steps = list(map(_new_step, zip(counts.tolist(), load[starts].tolist(), cyc[starts].tolist(),
+                                    write[starts].tolist())))
     return steps, dict(sram_r=sram_r, sram_w=sram_w, dram_r=int(load.sum()), dram_w=int(write.sum()),
                        compute=int(cyc.sum()))
 
