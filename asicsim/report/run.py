@@ -62,7 +62,9 @@ def _component_table(layers: pd.DataFrame) -> pd.DataFrame:
 def _top_layers(layers: pd.DataFrame, n: int = 15) -> pd.DataFrame:
     t = layers.groupby("layer", sort=False)[["total_cycles", "stall_cycles", "macs", "energy_pj", "dram_read_bytes",
                                              "dram_write_bytes", "sram_read_bytes", "sram_write_bytes"]].sum()
-    t = t.sort_values("total_cycles", ascending=False, kind="stable").head(n)   # ties: network order
+    # ties (equal to a thousandth of a cycle, e.g. identical blocks whose sums differ in the last
+    # float bits): network order, so float noise never reorders the table
+    t = t.sort_values("total_cycles", ascending=False, kind="stable", key=lambda c: c.round(3)).head(n)
     tot = layers["total_cycles"].sum()
     ediv, eu = scaled(t["energy_pj"], plots.ENERGY_UNITS)
     dram = t["dram_read_bytes"] + t["dram_write_bytes"]
