@@ -52,12 +52,20 @@ def records_table(r: pd.DataFrame) -> pd.DataFrame | None:
                                                             has["accuracy_records"]]})
 
 
+def typical_unit(values: pd.Series, units) -> tuple[float, str]:
+    """(divisor, unit) that brings the median of the non-zero |values| into [1, 1000): the rules span
+    orders of magnitude (DFA's feedback state vs SBPCA's factors), so the middle one sets the unit."""
+    v = values.abs()
+    return scaled([v[v > 0].median() if (v > 0).any() else 0.0], units)
+
+
 def rules_table(r: pd.DataFrame) -> pd.DataFrame:
-    """The one-row-per-rule table: each column in one unit (named in its header)."""
-    edivs = pd.concat([r["energy_pj"]] + [r[f"energy_{p}_pj"] for p in PHASES])
-    ediv, eu = scaled(edivs, plots.ENERGY_UNITS)
-    ddiv, du = scaled(r["dram_bytes"], plots.BYTE_UNITS)
-    sdiv, su = scaled(r["state_bytes"], plots.BYTE_UNITS)
+    """The one-row-per-rule table: each column in one unit (named in its header), the energy columns
+    in the same one."""
+    ediv, eu = typical_unit(pd.concat([r["energy_pj"]] + [r[f"energy_{p}_pj"] for p in PHASES]),
+                            plots.ENERGY_UNITS)
+    ddiv, du = typical_unit(r["dram_bytes"], plots.BYTE_UNITS)
+    sdiv, su = typical_unit(r["state_bytes"], plots.BYTE_UNITS)
     out = pd.DataFrame({"rule": r["rule"], "cycles": r["cycles"].map(fmt_num),
                         "time (ms)": r["time_ms"].map(fmt_num),
                         f"DRAM traffic ({du})": (r["dram_bytes"] / ddiv).map(fmt_num),
