@@ -42,7 +42,11 @@ def folders(tmp_path_factory):
     assert "8 points: 8 run, 0 already done, 0 failed" in r.stdout
     assert "tiny" in r.stderr and "pt" in r.stderr           # the tqdm progress bar
     assert (sw / "results.parquet").exists() and (sw / "index.html").exists() and (sw / "report.md").exists()
-    return {"run": run, "compare": cmp_, "sweep": sw}
+    rules = base / "rules"  # `asicsim compare --rules ... --report`: lenet5 has trained records of full and dfa
+    cli("compare", "--network", "lenet5", "--batch", "8", "--rules", "full,sbpca:3,dfa", "--out", str(rules),
+        "--report")
+    assert (rules / "index.html").exists() and (rules / "report.md").exists()
+    return {"run": run, "compare": cmp_, "sweep": sw, "rules": rules}
 
 
 def images(page: Path) -> list[str]:
@@ -82,6 +86,69 @@ def test_compare_report(folders):
     assert "| quantity | unit | full | sbpca_k2 | sbpca_k8 | sbpca_k2 / full | sbpca_k8 / full |" in md
     for stem in ("compare_overview", "compare_cycles_per_layer", "roofline"):
         assert (folders["compare"] / "figures" / f"{stem}.png").exists()
+
+
+def md_table(md: str, caption: str) -> list[dict[str, str]]:
+    """The rows of the Markdown table under ``*caption*``, as header → cell."""
+    lines = md.split(f"*{caption}*\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    cells = [[c.strip() for c in ln.strip("|").split(" | ")] for ln in lines]
+    return [dict(zip(cells[0], row)) for row in cells[2:]]
+
+
+def test_rules_report(folders):
+    import pandas as pd
+
+    from asicsim.report import plots
+
+    d = folders["rules"]
+    md = check_common(d)
+    assert detect_kind(d) == "rules"
+    assert md.startswith("# Training rules side by side: lenet5 on edge, batch 8\n")
+    code = json.loads((d / "summary.json").read_text())["code"]
+    assert re.fullmatch(r"[0-9a-f]{16}", code) and f"Simulator fingerprint `{code}`" in md
+    for stem in ("rules_phases", "rules_tradeoff"):
+        assert (d / "figures" / f"{stem}.png").exists() and (d / "figures" / f"{stem}.svg").exists()
+    csv = pd.read_csv(d / "rules.csv")
+    rows = md_table(md, "One training step per rule")
+    assert [r["rule"] for r in rows] == list(csv["rule"]) == ["full", "sbpca_k3", "dfa"]
+    scale = {u: div for div, u in plots.ENERGY_UNITS + plots.BYTE_UNITS} | {"ms": 1.0, None: 1.0}
+    cols = {"cycles": "cycles", "time": "time_ms", "DRAM traffic": "dram_bytes", "energy": "energy_pj",
+            "training state": "state_bytes", "test accuracy": "accuracy"}
+    cols |= {f"{p} energy": f"energy_{p}_pj" for p in plots.PHASE_ORDER}
+    checked = 0
+    for row, (_, want) in zip(rows, csv.iterrows()):
+        for head, cell in row.items():
+            name, unit = re.fullmatch(r"(.+?)(?: \((\S+)\))?", head).groups()
+            if name not in cols:
+                continue
+            v = want[cols[name]]
+            if pd.isna(v):
+                assert cell == "–"
+            else:   # 4 significant digits below 1000, whole numbers above
+                got = float(cell.replace(",", "")) * scale[unit]
+                assert got == pytest.approx(v, rel=5e-4, abs=0.5 * scale[unit]), (row["rule"], head, cell, v)
+            checked += 1
+    assert checked == 3 * 10     # every numeric column of every row
+    acc = {r["rule"]: (r["test accuracy"], r["accuracy from"]) for r in rows}
+    assert acc["sbpca_k3"] == ("–", "–")
+    assert acc["full"][1].startswith("mean of ") and acc["dfa"][1].startswith("mean of ")
+    recs = md_table(md, "Trained records behind the accuracy column")
+    assert [r["rule"] for r in recs] == ["full", "dfa"] and "accuracy_" in recs[0]["records (benchmarks/results/…)"]
+    ratios = md_table(md, "Relative to full")
+    for r, (_, want) in zip(ratios, csv.iterrows()):
+        assert float(r["energy / full"]) == pytest.approx(want["energy_pj_vs_full"], abs=5e-4)
+
+
+def test_rules_report_needs_its_columns(folders, tmp_path):
+    import pandas as pd
+
+    d = tmp_path / "bad"
+    shutil.copytree(folders["rules"], d)
+    pd.read_csv(d / "rules.csv").drop(columns=["state_bytes"]).to_csv(d / "rules.csv", index=False)
+    with pytest.raises(InputError, match="lacks columns"):
+        write_report(d)
+    r = subprocess.run([sys.executable, "-m", "asicsim", "report", str(d)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "state_bytes" in r.stderr
 
 
 def test_sweep_report(folders):
@@ -126,7 +193,7 @@ def test_html_opens_in_headless_chromium_with_every_image(folders):
     r = subprocess.run([sys.executable, str(CHECK), *[str(f / "index.html") for f in folders.values()]],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("ok ") == 3
+    assert r.stdout.count("ok ") == len(folders)
     # and the check does catch a broken image
     broken = folders["run"].parent / "broken"
     shutil.copytree(folders["run"], broken)

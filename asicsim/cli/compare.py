@@ -4,7 +4,8 @@ Writes DIR/compare.csv (one row per layer × phase × rule), DIR/summary.json (p
 ratios vs full, where SBPCA stops paying) and prints the comparison table.
 With ``--rules full,sbpca:4,sketch:4,dfa,bdfa,hybrid`` it compares any training rules instead
 (`asicsim.studies.compare_rules`): DIR/rules.csv (one row per rule), DIR/compare.csv (layers ×
-phases × rule) and DIR/summary.json.
+phases × rule) and DIR/summary.json (with the simulator fingerprint); ``--report`` adds the
+one-row-per-rule report pages (`asicsim.report.rules`).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="compare training rules instead: comma list of full, sbpca:K, sketch:K, dfa, bdfa, hybrid")
     add_update_arguments(p)
     p.add_argument("--out", help="output folder [reports/compare_<network>_<accelerator>_b<batch>]")
-    p.add_argument("--report", action="store_true", help="also write report.md + index.html")
+    p.add_argument("--report", action="store_true", help="also write report.md + index.html (with --rules: the one-row-per-rule report)")
     add_system_arguments(p)
 
 
@@ -91,9 +92,6 @@ def execute_rules(args, t0: float) -> int:
     if args.backward != "bp":
         raise InputError("with --rules the backward rule is part of each rule (dfa, bdfa, hybrid)",
                          field="--backward", value=args.backward)
-    if args.report:
-        raise InputError("the report pages do not cover a --rules comparison yet; rules.csv and summary.json "
-                         "hold its numbers", field="--report")
     base = update_from_args(args, "full", 4)
     rules = parse_rules(args.rules, base)
     hw = load_hardware(args.accelerator)
@@ -111,6 +109,9 @@ def execute_rules(args, t0: float) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     print_rules(cmp)
     print(f"wrote {out}/rules.csv, compare.csv, summary.json  ({time.perf_counter() - t0:.1f} s)")
+    if args.report:
+        from asicsim.report.write import write_report
+        print(f"report: {write_report(out)}")
     return 0
 
 

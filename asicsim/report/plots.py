@@ -295,3 +295,74 @@ def compare_per_layer(per_layer: dict[str, pd.DataFrame], metric: str, ylabel: s
     return save(fig, fig_dir, stem)
 
 
+
+
+# --------------------------------------------------------------------------- rules (compare --rules)
+
+
+def rules_phases(rows: pd.DataFrame, fig_dir: Path, stem="rules_phases") -> str:
+    """Two panels, one bar per rule: energy stacked by phase, cycles stacked by phase.
+    ``rows``: rules.csv (columns ``rule``, ``energy_<phase>_pj``, ``cycles_<phase>``)."""
+    labels = list(rows["rule"])
+    phases = [p for p in PHASE_ORDER if f"energy_{p}_pj" in rows and f"cycles_{p}" in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.5 * len(labels) * 2), 4.5))
+    for ax, col, units, what in ((axes[0], "energy_{}_pj", ENERGY_UNITS, "energy"),
+                                 (axes[1], "cycles_{}", COUNT_UNITS, "cycles")):
+        vals = {p: rows[col.format(p)].to_numpy(float) for p in phases}
+        div, unit = scale_for(sum(vals.values()), units)
+        stacked_bars(ax, labels, {p: v / div for p, v in vals.items()}, PHASE_COLORS)
+        ax.set_ylabel(f"{what} per step ({unit})" if unit else f"{what} per step")
+        ax.set_title(f"{what} by phase")
+        ax.set_xticks(range(len(labels)), labels, rotation=20 if len(labels) > 3 else 0)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, fig_dir, stem)
+
+
+def rules_tradeoff(rows: pd.DataFrame, fig_dir: Path, stem="rules_tradeoff") -> str:
+    """Left: energy against cycles, one labelled point per rule (rules with the same point share a
+    label, joined by "=" where they are equal). Right: DRAM traffic and training-state bytes per rule,
+    log scale."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    ax = axes[0]
+    cdiv, cunit = scale_for(rows["cycles"], COUNT_UNITS)
+    ediv, eunit = scale_for(rows["energy_pj"], ENERGY_UNITS)
+    x, y = rows["cycles"].to_numpy(float) / cdiv, rows["energy_pj"].to_numpy(float) / ediv
+    cmap = plt.get_cmap("tab10")
+    span = lambda v: (np.ptp(v) or abs(v[0]) or 1.0)
+    clusters: list[list[int]] = []    # points within 3 % of the axes' spans share one label
+    for i in range(len(x)):
+        near = next((c for c in clusters if abs(x[c[0]] - x[i]) < 0.03 * span(x)
+                     and abs(y[c[0]] - y[i]) < 0.03 * span(y)), None)
+        if near is None:
+            clusters.append([i])
+        else:
+            near.append(i)
+    for c in clusters:
+        for i in c:
+            ax.scatter(x[i], y[i], s=40, color=cmap(i % 10), zorder=3)
+        same = all(x[i] == x[c[0]] and y[i] == y[c[0]] for i in c)
+        ax.annotate((" = " if same else ", ").join(str(rows["rule"].iloc[i]) for i in c), (x[c[0]], y[c[0]]),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xlabel(f"cycles per step ({cunit})" if cunit else "cycles per step")
+    ax.set_ylabel(f"energy per step ({eunit})")
+    ax.set_title("energy vs cycles (lower left is better)")
+    ax.margins(0.15)
+    ax = axes[1]
+    labels = list(rows["rule"])
+    n = np.arange(len(labels))
+    series = {"DRAM traffic per step": rows["dram_bytes"].to_numpy(float),
+              "training state": rows["state_bytes"].to_numpy(float)}
+    bdiv, bunit = scale_for(np.concatenate(list(series.values())), BYTE_UNITS)
+    for j, (name, v) in enumerate(series.items()):
+        ax.bar(n + (j - 0.5) * 0.38, np.where(v > 0, v / bdiv, np.nan), 0.38, label=name,
+               color=("#C44E52", "#8172B3")[j])
+    ax.set_yscale("log")
+    top = np.nanmax(np.concatenate(list(series.values()))) / bdiv
+    ax.set_ylim(top=top * 10)         # room for the legend above the bars
+    ax.set_ylabel(f"bytes ({bunit})")
+    ax.set_title("DRAM traffic and training-state bytes")
+    ax.set_xticks(n, labels, rotation=20 if len(labels) > 3 else 0)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, fig_dir, stem)

@@ -4,7 +4,8 @@ same accelerator, network and batch, and one row per rule.
 A rule is ``full``, ``sbpca:K``, ``sketch:K`` (update rules, backward by BP) or ``dfa``, ``bdfa``,
 ``hybrid`` (backward rules, with the full-gradient update). Each row: whole-step cycles and time,
 DRAM bytes, energy in total and by phase, cycles by phase, the training-state bytes the rule keeps
-(`state_bytes`) and, where a trained record exists, its test accuracy (`trained_accuracy`).
+(`state_bytes`) and, where a trained record exists, its test accuracy (`trained_accuracy`). The
+summary carries the simulator fingerprint (`code`, as sweep.json records it).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
 from asicsim.studies.step import simulate_detail
+from asicsim.studies.sweep import code_fingerprint
 from asicsim.workload.lowering import PHASES, Lowered, op_tensors
 from asicsim.workload.network import Network
 
@@ -134,5 +136,5 @@ def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tupl
     for c in ("cycles", "dram_bytes", "energy_pj"):
         frame[f"{c}_vs_{base['rule']}"] = frame[c] / base[c] if base[c] else float("nan")
     summary = {"accelerator": hw.name, "network": net.name, "batch": batch, "baseline": base["rule"],
-               "rules": frame.to_dict(orient="records")}
+               "code": code_fingerprint(), "rules": frame.to_dict(orient="records")}
     return RuleComparison(frame, pd.concat(tables, ignore_index=True), summary)
