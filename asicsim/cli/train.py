@@ -55,6 +55,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="record loss and gradient errors every N steps (and at each epoch end); default 50")
     p.add_argument("--limit-train", type=_positive_int, default=None, help="use only the first N training images")
     p.add_argument("--limit-test", type=_positive_int, default=None, help="use only the first N test images")
+    p.add_argument("--val", type=int, default=None, metavar="N",
+                   help="hold out the last N training images (after --limit-train) as a validation set: never "
+                        "trained on, its accuracy recorded per epoch (val_accuracy); for learning-rate searches")
     p.add_argument("--out", required=True, help="output folder for history.csv and summary.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--accelerator", default=None,
@@ -67,7 +70,7 @@ def execute(args: argparse.Namespace) -> int:
                       backward=args.backward, rank=args.rank, sub_batch=args.sub_batch, sub_batch_unit=args.sub_batch_unit,
                       batch=args.batch, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
                       schedule=args.schedule, seed=args.seed, log_every=args.log_every,
-                      limit_train=args.limit_train, limit_test=args.limit_test)
+                      limit_train=args.limit_train, limit_test=args.limit_test, val=args.val)
     hw = update = None
     if args.accelerator:   # check the co-simulation inputs before spending time on training
         from asicsim.config.hardware import load_hardware

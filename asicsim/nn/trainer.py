@@ -1,6 +1,8 @@
 """Mini-batch training loop: same seed, data order, initial weights and schedule for every rule.
 
-`train(TrainConfig) -> TrainResult` runs the epochs, evaluates test accuracy after each epoch and
+`train(TrainConfig) -> TrainResult` runs the epochs, evaluates test accuracy (and, with ``val``,
+the accuracy on the last ``val`` training images, held out: what a learning-rate search selects
+on, so the test set never chooses) after each epoch and
 records, on sampled steps, the per-layer relative errors of the rule's update against the true
 batch gradient G and its exact rank-k truncation G_k. The seed is split into three independent
 streams (initial weights, SBPCA initial factors, data shuffling), so runs that differ only in the
@@ -47,6 +49,7 @@ class TrainConfig:
     log_every: int = 50
     limit_train: int | None = None
     limit_test: int | None = None
+    val: int | None = None      # hold out the last N training images for validation (lr search)
 
     def validate(self) -> None:
         def bad(field_, value, allowed):
@@ -70,6 +73,8 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v < 1:
                 bad(name, v, "an integer >= 1")
+        if self.val is not None and self.val < 1:
+            bad("val", self.val, "an integer >= 1, fewer than the training images")
 
 
 @dataclass
@@ -102,7 +107,14 @@ def _prepare(cfg: TrainConfig):
     xtr, note = D.fit_images(ds.x_train[: cfg.limit_train], (s.c, s.h, s.w))
     xte, _ = D.fit_images(ds.x_test[: cfg.limit_test], (s.c, s.h, s.w))
     ytr, yte = ds.y_train[: cfg.limit_train], ds.y_test[: cfg.limit_test]
-    return net, ds, xtr, ytr, xte, yte, note
+    xva = yva = None
+    if cfg.val is not None:     # the last N training images, never trained on
+        if cfg.val >= len(xtr):
+            raise InputError("the validation split must leave training images", field="val", value=cfg.val,
+                             allowed=f"an integer from 1 to {len(xtr) - 1} (the training set has {len(xtr)} images)")
+        cut = len(xtr) - cfg.val
+        xtr, xva, ytr, yva = xtr[:cut], xtr[cut:], ytr[:cut], ytr[cut:]
+    return net, ds, xtr, ytr, xte, yte, xva, yva, note
 
 
 def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
@@ -111,7 +123,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     limit_blas_threads(1)
     keep_freed_memory()
     t_start = time.perf_counter()
-    net, ds, xtr, ytr, xte, yte, note = _prepare(cfg)
+    net, ds, xtr, ytr, xte, yte, xva, yva, note = _prepare(cfg)
     ss_init, ss_rule, ss_data = np.random.SeedSequence(cfg.seed).spawn(3)
     model = build_model(net, np.random.default_rng(ss_init))
     if model.num_outputs < ds.num_classes:
@@ -127,6 +139,8 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     shuffle = np.random.default_rng(ss_data)
     mean, std = D.normalisation(xtr)
     xte_f = D.to_network_input(xte, mean, std)
+    xva_f = None if xva is None else D.to_network_input(xva, mean, std)
+    vals: list[float] = []
 
     n = len(xtr)
     steps_per_epoch = -(-n // cfg.batch)
@@ -178,6 +192,9 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
                         acc = float((model.predict(xte_f) == yte).mean())
                         row["test_accuracy"] = acc
                         accs.append(acc)
+                        if xva_f is not None:
+                            vals.append(float((model.predict(xva_f) == yva).mean()))
+                            row["val_accuracy"] = vals[-1]
                     rows.append(row)
                     loss_sum, correct, count = 0.0, 0, 0
                 if bar is not None:
@@ -207,6 +224,7 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
         "train_images_per_cpu_s": round(seen_images / train_cpu, 1) if train_cpu > 0 else None,
         "final_train_loss": float(hist["train_loss"].iloc[-1]),
         "test_accuracy_per_epoch": accs,
+        **({"val_accuracy_per_epoch": vals, "n_val": int(len(xva))} if xva is not None else {}),
         "network": net.name,
         "dataset": ds.name,
         "data_source": ds.source,
