@@ -1,25 +1,29 @@
 """Accuracy study of issue 11: every update/backward rule on LeNet-5 and ResNet-8 (Fashion-MNIST),
-3 seeds each, with the simulated energy of each training run (co-simulation on ``edge``).
+each at its own learning rate from one documented search, 3 seeds, with the simulated energy of
+each training run (co-simulation on ``edge``).
 
-Run through ``python benchmarks/accuracy_study.py --study rules`` (this module holds the plan and
-the report). Protocol (identical for every rule):
+Run through ``python benchmarks/accuracy_study.py --study rules`` (this module holds the plan, the
+scheduler and the report; finished runs are skipped, so the command resumes). Protocol, fixed
+before any run and identical for every rule:
 
-* learning rate: one value for every rule, lr = 0.01 (constant schedule): the largest of
-  {0.05, 0.01} at which every rule trains. At 0.05 ``dfa``, ``bdfa`` and ``hybrid`` diverge and
-  ``sketch`` overflows within 2 epochs of LeNet-5 on the shipped tiny subset (records in
-  ``benchmarks/results/accuracy_study/stability/``). (The SBPCA target runs below keep the repo's
-  lr 0.05, identical for ``full`` and ``sbpca``.)
-* LeNet-5: the first 10,000 Fashion-MNIST training images, the full 10,000 test images, batch 64,
-  2 epochs, seeds 0, 1, 2 (CPU budget: the machine ran at a load of ~14 on 2 cores).
-* ResNet-8: the first 2,000 training / 500 test images, batch 64, 1 epoch (ResNet-8 trains at
-  ~60 images/s on an idle core in this numpy trainer); ``hybrid`` does not apply (one FC layer).
-* SBPCA target (item 5): LeNet-5 on all 60,000 / 10,000 images, batch 64, lr 0.05 constant,
-  5 epochs, ``full`` vs ``sbpca`` k = 4, s = 32 pairs, seeds 0, 1, 2; with a constant lr the
-  epoch-2 test accuracy is exactly the 2-epoch result (same weights, batches and lr). Runs in
-  ``benchmarks/results/accuracy_study/lenet5/``; the rules study's LeNet-5 runs in ``lenet5_10k/``.
-* energy: `asicsim.studies.cosim` charges each step its simulated cost on ``edge`` (the same model
-  as ``asicsim train --accelerator edge``), summed over the run's steps. Rules the simulator on this
-  build cannot lower are listed with "n/a" and left out of the plot.
+* **Search** (selects on a validation split, never on the test set): constant schedule, seed 0,
+  ``--val``: the last images of the training pool are held out (LeNet-5: train on the first
+  50,000, validate on the last 10,000; ResNet-8: pool of the first 6,000, validate on its last
+  1,000). The grid is walked upwards; once a run diverges (non-finite loss) the larger rates are
+  not tried. LeNet-5 grid {0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2}; ResNet-8 grid {0.01, 0.03, 0.1}
+  (coarser: a ResNet-8 run costs ~25× a LeNet-5 run in this numpy trainer). Per rule and per epoch
+  budget, the rate with the best validation accuracy at that epoch wins (ties: the smaller rate).
+  ``full`` and ``sbpca`` are searched with 5-epoch runs, which give both the 2- and the 5-epoch
+  budget: with a constant rate, epoch 2 of a 5-epoch run *is* the 2-epoch run (same weights,
+  batches and rates; `tests/test_train_val.py` checks it).
+* **Final runs**: each rule at its chosen rate, seeds 0, 1, 2, the whole training pool (LeNet-5 all
+  60,000 images, full 10,000 test images; ResNet-8 the 6,000-image pool, first 2,000 test images),
+  batch 64; the reported number is the TEST accuracy at the budget's epoch, mean ± sample std.
+* **SBPCA target** (item 5): LeNet-5, k = 4, s = 32 pairs, warm start, σ from the first sub-batch
+  (DESIGN.md §2 unchanged): gap = full − sbpca at 2 and at 5 epochs, mean over seeds 0–2, each rule
+  at the rate its search chose for that budget. Target ≤ 1.0 pp.
+* **Energy**: `asicsim.studies.cosim` charges each step its simulated cost on ``edge`` (the model
+  of ``asicsim train --accelerator edge``), summed over the run's steps.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,7 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RES = ROOT / "benchmarks" / "results"
 OUT = RES / "accuracy_study"
 SEEDS = (0, 1, 2)
-LR = 0.01
 ACCEL = "edge"
 
 RULES = {   # rule name -> trainer arguments
@@ -49,56 +53,134 @@ RULES = {   # rule name -> trainer arguments
     "bdfa": ["--update", "full", "--backward", "bdfa"],
     "hybrid": ["--update", "full", "--backward", "hybrid"],
 }
+COMMON = ["--dataset", "fashion-mnist", "--batch", "64", "--schedule", "constant", "--log-every", "100"]
 NETWORKS = {
-    "lenet5": {"common": ["--network", "lenet5", "--dataset", "fashion-mnist", "--batch", "64",
-                          "--schedule", "constant", "--log-every", "100", "--limit-train", "10000",
-                          "--epochs", "2"],
-               "rules": list(RULES), "n_train": 10000, "epochs": 2},
-    "resnet8": {"common": ["--network", "resnet8", "--dataset", "fashion-mnist", "--batch", "64",
-                           "--schedule", "constant", "--log-every", "100", "--limit-train", "2000",
-                           "--limit-test", "500", "--epochs", "1"],
-                "rules": [r for r in RULES if r != "hybrid"], "n_train": 2000, "epochs": 1},
+    "lenet5": {"args": ["--network", "lenet5"], "pool": 60000, "val": 10000, "test": None,
+               "grid": (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2), "rules": list(RULES),
+               "budgets": {"full": (2, 5), "sbpca_k4": (2, 5)}, "default_budgets": (2,)},
+    "resnet8": {"args": ["--network", "resnet8"], "pool": 6000, "val": 1000, "test": 2000,
+                "grid": (0.01, 0.03, 0.1), "rules": [r for r in RULES if r != "hybrid"],
+                "budgets": {}, "default_budgets": (2,)},
 }
-TARGET = OUT / "lenet5"   # full / sbpca_k4, seeds 0-2, 5 epochs, lr 0.05, all data
-TARGET_ARGS = ["--network", "lenet5", "--dataset", "fashion-mnist", "--batch", "64", "--epochs", "5",
-               "--lr", "0.05", "--schedule", "constant", "--log-every", "100"]
+# hybrid (BP through conv, binary DFA for FC) needs an FC layer besides the classifier: ResNet-8 has
+# one FC layer, so the trainer refuses it (exit 2); the report lists it as n/a
 
 
-def run_dir(net: str, rule: str, seed: int) -> Path:
-    return OUT / (net + "_10k" if net == "lenet5" else net) / f"{rule}_seed{seed}"
+def budgets(net: str, rule: str) -> tuple[int, ...]:
+    spec = NETWORKS[net]
+    return spec["budgets"].get(rule, spec["default_budgets"])
 
 
-def command(net: str, rule: str, seed: int) -> list[str]:
-    return ["python", "-m", "asicsim", "train", *NETWORKS[net]["common"], *RULES[rule], "--lr", str(LR),
-            "--seed", str(seed), "--quiet", "--out", str(run_dir(net, rule, seed).relative_to(ROOT))]
+def search_dir(net: str, rule: str, lr: float) -> Path:
+    return OUT / "search" / net / f"{rule}_lr{lr:g}"
 
 
-def target_command(rule: str, seed: int) -> list[str]:
-    return ["python", "-m", "asicsim", "train", *TARGET_ARGS, *RULES[rule], "--seed", str(seed), "--quiet",
-            "--out", str((TARGET / f"{rule}_seed{seed}").relative_to(ROOT))]
+def final_dir(net: str, rule: str, lr: float, seed: int) -> Path:
+    return OUT / "final" / net / f"{rule}_lr{lr:g}_seed{seed}"
+
+
+def _limits(net: str, search: bool) -> list[str]:
+    spec = NETWORKS[net]
+    lim = ["--limit-train", str(spec["pool"])] if spec["pool"] < 60000 else []
+    if spec["test"]:
+        lim += ["--limit-test", str(spec["test"])]
+    return lim + (["--val", str(spec["val"])] if search else [])
+
+
+def command(net: str, rule: str, lr: float, seed: int | None) -> list[str]:
+    """``seed`` None: the search run (seed 0, validation split); else a final run."""
+    out = search_dir(net, rule, lr) if seed is None else final_dir(net, rule, lr, seed)
+    return ["python", "-m", "asicsim", "train", *NETWORKS[net]["args"], *COMMON, *_limits(net, seed is None),
+            "--epochs", str(max(budgets(net, rule))), *RULES[rule], "--lr", f"{lr:g}",
+            "--seed", str(0 if seed is None else seed), "--quiet", "--out", str(out.relative_to(ROOT))]
+
+
+def _done(d: Path) -> bool:
+    return (d / "summary.json").exists() or d.with_suffix(".failed").exists()
+
+
+def _val(d: Path, epoch: int) -> float | None:
+    f = d / "summary.json"
+    if not f.exists():
+        return None
+    v = json.loads(f.read_text()).get("val_accuracy_per_epoch", [])
+    return v[epoch - 1] if len(v) >= epoch else None
+
+
+def search_state(net: str, rule: str) -> tuple[list[float], float | None]:
+    """(rates searched so far, the next rate to run or None when the walk is over)."""
+    tried = []
+    for lr in NETWORKS[net]["grid"]:
+        d = search_dir(net, rule, lr)
+        if not _done(d):
+            return tried, lr
+        tried.append(lr)
+        if d.with_suffix(".failed").exists():      # diverged: larger rates are not tried
+            return tried, None
+    return tried, None
+
+
+def chosen_lr(net: str, rule: str, epoch: int) -> float | None:
+    """Best validation accuracy at ``epoch`` over the finished walk (ties: the smaller rate)."""
+    tried, nxt = search_state(net, rule)
+    if nxt is not None:
+        return None
+    scored = [(v, -lr, lr) for lr in tried if (v := _val(search_dir(net, rule, lr), epoch)) is not None]
+    return max(scored)[2] if scored else None
+
+
+def tasks():
+    """Runnable commands in priority order: the SBPCA target's searches and finals first."""
+    order = [("lenet5", "full"), ("lenet5", "sbpca_k4")] + \
+            [(n, r) for n in NETWORKS for r in NETWORKS[n]["rules"] if (n, r) not in
+             (("lenet5", "full"), ("lenet5", "sbpca_k4"))]
+    for net, rule in order:
+        _, nxt = search_state(net, rule)
+        if nxt is not None:
+            yield search_dir(net, rule, nxt), command(net, rule, nxt, None)
+            continue
+        for lr in sorted({chosen_lr(net, rule, b) for b in budgets(net, rule)} - {None}):
+            for seed in SEEDS:
+                d = final_dir(net, rule, lr, seed)
+                if not _done(d):
+                    yield d, command(net, rule, lr, seed)
 
 
 def run(cmd: list[str]) -> tuple[int, float, str]:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, *cmd[1:]], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     return p.returncode, time.perf_counter() - t0, (p.stdout + p.stderr).strip()
 
 
-def target_commands() -> list[list[str]]:
-    """The SBPCA-target runs (5 epochs of all data each: the long ones)."""
-    return [target_command(rule, seed) for seed in SEEDS for rule in ("full", "sbpca_k4")
-            if not (TARGET / f"{rule}_seed{seed}" / "summary.json").exists()]
+def run_all(jobs: int = 2) -> None:
+    """``jobs`` workers take the first runnable task not taken yet; a search walk is sequential
+    (the next rate depends on whether this one diverged), walks and finals run side by side."""
+    lock = threading.Lock()
+    busy: set[Path] = set()
 
+    def worker():
+        while True:
+            with lock:
+                pick = next(((d, c) for d, c in tasks() if d not in busy), None)
+                if pick is None:
+                    return
+                busy.add(pick[0])
+            d, cmd = pick
+            rc, dt, text = run(cmd)
+            last = text.splitlines()[-1] if text else ""
+            print(f"[{d.relative_to(OUT)}] rc={rc} {dt:.0f}s: {last}", flush=True)
+            with lock:
+                if rc:   # a diverged run: recorded, and the report lists it
+                    d.with_suffix(".failed").write_text(last + "\n")
+                busy.discard(d)
+                report()
 
-def study_commands() -> list[list[str]]:
-    cmds = []
-    for seed in SEEDS:
-        for net, spec in NETWORKS.items():
-            for rule in spec["rules"]:
-                if not (run_dir(net, rule, seed) / "summary.json").exists():
-                    cmds.append(command(net, rule, seed))
-    return cmds
+    threads = [threading.Thread(target=worker) for _ in range(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def energy_j(net: str, rule: str, epochs: int, n_train: int) -> float | None:
@@ -119,158 +201,142 @@ def energy_j(net: str, rule: str, epochs: int, n_train: int) -> float | None:
     return cumulative(spe * epochs, spe, full, last)[1]
 
 
-def _ms(values: list[float]) -> str:
-    a = 100 * np.asarray(values)
+def _ms(values) -> str:
+    a = 100 * np.asarray(list(values), dtype=float)
     return f"{a.mean():.2f} ± {a.std(ddof=1):.2f}" if len(a) > 1 else (f"{a[0]:.2f}" if len(a) else "–")
 
 
-def collect() -> pd.DataFrame:
-    rows = []
-    for net, spec in NETWORKS.items():
-        for rule in spec["rules"]:
-            for seed in SEEDS:
-                f = run_dir(net, rule, seed) / "summary.json"
-                if not f.exists():
-                    continue
-                s = json.loads(f.read_text())
-                acc = s["test_accuracy_per_epoch"]
-                rows.append({"network": net, "rule": rule, "seed": seed, "lr": s["config"]["lr"],
-                             "epochs": s["epochs"], "acc_e1": acc[0], "acc_e2": acc[1] if len(acc) > 1 else math.nan,
-                             "acc_final": acc[-1], "train_loss": s["final_train_loss"],
-                             "state_numbers": sum(v["gradient_state_numbers"] for v in s["layers"].values()),
-                             "feedback_numbers": s.get("feedback_numbers", 0), "wall_s": s["wall_s"]})
-    return pd.DataFrame(rows)
+def _summary(d: Path) -> dict | None:
+    f = d / "summary.json"
+    return json.loads(f.read_text()) if f.exists() else None
 
 
-def collect_target() -> pd.DataFrame:
-    rows = []
-    for rule in ("full", "sbpca_k4"):
+def finals(net: str, rule: str, epoch: int) -> tuple[float | None, dict[int, float], dict | None]:
+    """(chosen rate, {seed: test accuracy at ``epoch``}, one summary) of a rule's final runs."""
+    lr = chosen_lr(net, rule, epoch)
+    accs, one = {}, None
+    if lr is not None:
         for seed in SEEDS:
-            f = TARGET / f"{rule}_seed{seed}" / "summary.json"
-            if f.exists():
-                acc = json.loads(f.read_text())["test_accuracy_per_epoch"]
-                rows.append({"rule": rule, "seed": seed, "acc_e2": acc[1], "acc_final": acc[-1]})
-    return pd.DataFrame(rows)
+            s = _summary(final_dir(net, rule, lr, seed))
+            if s is not None:
+                accs[seed], one = s["test_accuracy_per_epoch"][epoch - 1], s
+    return lr, accs, one
 
 
-def _plot(net: str, table: list[dict], path: Path) -> None:
+def _search_table(net: str) -> list[str]:
+    spec = NETWORKS[net]
+    L = ["| rule | epoch | " + " | ".join(f"lr {lr:g}" for lr in spec["grid"]) + " | chosen |",
+         "|---|---|" + "---|" * (len(spec["grid"]) + 1)]
+    for rule in spec["rules"]:
+        for b in budgets(net, rule):
+            best = chosen_lr(net, rule, b)
+            cells = []
+            for lr in spec["grid"]:
+                d = search_dir(net, rule, lr)
+                v = _val(d, b)
+                cell = ("diverged" if d.with_suffix(".failed").exists() else "–" if v is None else f"{100 * v:.2f}")
+                cells.append(f"**{cell}**" if lr == best else cell)
+            L.append(f"| {rule} | {b} | " + " | ".join(cells) + f" | {'–' if best is None else f'{best:g}'} |")
+    return L
+
+
+def _plot(net: str, points: list[dict], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    missing = []
-    for r in table:
-        if r["energy_j"] is None:
-            missing.append(r["rule"])
-            continue
-        a = 100 * np.asarray(r["accs"])
-        ax.errorbar(r["energy_j"], a.mean(), yerr=a.std(ddof=1) if len(a) > 1 else 0, marker="o", capsize=3,
-                    label=f"{r['rule']} ({r['epochs']} ep)")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for p in points:
+        a = 100 * np.asarray(p["accs"])
+        ax.errorbar(p["energy_j"], a.mean(), yerr=a.std(ddof=1) if len(a) > 1 else 0, marker="o", capsize=3,
+                    label=f"{p['rule']} (lr {p['lr']:g}, {p['epochs']} ep, n={len(a)})")
     ax.set_xlabel(f"simulated training energy on {ACCEL} (J, whole run)")
-    ax.set_ylabel("final test accuracy (%), mean ± std over seeds")
-    ax.set_title(f"{net} / Fashion-MNIST")
+    ax.set_ylabel("test accuracy (%), mean ± std over seeds")
+    ax.set_title(f"{net} / Fashion-MNIST: accuracy vs simulated energy")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if missing:
-        ax.text(0.01, 0.01, "no hardware model on this build: " + ", ".join(missing), transform=ax.transAxes,
-                fontsize=7, va="bottom")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def report() -> Path:
-    df = collect()
-    L = ["# Accuracy study (issue 11): every rule on LeNet-5 and ResNet-8, 3 seeds\n",
-         ("Produced by `python benchmarks/accuracy_study.py --study rules` (plan and protocol in "
-          "`benchmarks/accuracy_rules.py`). Mean ± sample std over the seeds that have finished "
-          "(n given); accuracies in %. Data: Fashion-MNIST from the Debian package `dataset-fashion-mnist`.\n")]
-    L.append("## Learning rate: stability check at lr 0.05 (LeNet-5, tiny subset, 2 epochs, seed 0)\n")
-    L.append("| run | lr | final train loss | test acc |")
-    L.append("|---|---|---|---|")
-    for d in sorted((OUT / "stability").glob("*/summary.json")):
-        st = json.loads(d.read_text())
-        L.append(f"| {d.parent.name} | {st['config']['lr']} | {st['final_train_loss']:.4g} | "
-                 f"{100 * st['final_test_accuracy']:.1f} |")
-    L.append("\n`sketch` k = 4 at lr 0.05 stopped with a non-finite loss within the first epoch (no record). "
-             f"Every rule below uses lr {LR}.\n")
-    for net, spec in NETWORKS.items():
-        sub = df[df.network == net] if len(df) else df
-        L.append(f"\n## {net}\n")
-        L.append("| rule | lr | epochs | n seeds | test acc epoch 1 | test acc epoch 2 | final test acc | "
-                 "Δ final vs full (pp) | gradient state (numbers) | feedback entries | simulated energy (J) |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
-        table = []
-        fails: list[str] = []
-        full_final = sub[sub.rule == "full"]["acc_final"].mean() if len(sub) else math.nan
-        epochs = spec["epochs"]
-        for rule in spec["rules"]:
-            r = sub[sub.rule == rule] if len(sub) else sub
-            failed = [sd for sd in SEEDS if run_dir(net, rule, sd).with_suffix(".failed").exists()]
-            if failed:
-                fails.append(f"{net} {rule}, seed(s) {failed}: "
-                             + run_dir(net, rule, failed[0]).with_suffix(".failed").read_text().strip())
-            if not len(r):
-                L.append(f"| {rule} | {LR} | {epochs} | 0 | – | – | – | – | – | – | – |")
-                continue
-            e = energy_j(net, rule, epochs, spec["n_train"])
-            table.append({"rule": rule, "epochs": epochs, "accs": list(r["acc_final"]), "energy_j": e})
-            d = 100 * (r["acc_final"].mean() - full_final)
-            e2 = list(r["acc_e2"].dropna())
-            L.append(f"| {rule} | {r['lr'].iloc[0]} | {epochs} | {len(r)} | {_ms(list(r['acc_e1']))} | {_ms(e2)} | "
-                     f"{_ms(list(r['acc_final']))} | {'' if math.isnan(d) else f'{d:+.2f}'} | "
-                     f"{int(r['state_numbers'].iloc[0]):,} | {int(r['feedback_numbers'].iloc[0]):,} | "
-                     f"{'n/a' if e is None else f'{e:.3f}'} |")
-        if fails:
-            L.append("\nRuns that stopped (not in the means): " + "; ".join(fails))
-        if table:
-            png = RES / f"accuracy_rules_{net}.png"
-            _plot(net, table, png)
-            L.append(f"\n![accuracy vs simulated energy, {net}]({png.name})\n")
+def _target(L: list[str]) -> None:
     L.append("\n## SBPCA rank 4 vs full, LeNet-5, batch 64 (target: within 1.0 pp at 2 and at 5 epochs, "
              "mean over 3 seeds)\n")
-    le = collect_target()
-    for ep, col in ((2, "acc_e2"), (5, "acc_final")):
-        f_ = le[le.rule == "full"].set_index("seed")[col] if len(le) else pd.Series(dtype=float)
-        s_ = le[le.rule == "sbpca_k4"].set_index("seed")[col] if len(le) else pd.Series(dtype=float)
-        both = sorted(set(f_.index) & set(s_.index))
+    for b in (2, 5):
+        lf, f_, _ = finals("lenet5", "full", b)
+        ls, s_, _ = finals("lenet5", "sbpca_k4", b)
+        both = sorted(set(f_) & set(s_))
         if not both:
+            L.append(f"- {b} epochs: not finished yet.")
             continue
-        gaps = [100 * (f_[s] - s_[s]) for s in both]
-        L.append(f"- {ep} epochs, seeds {both}: full {_ms([f_[s] for s in both])}, sbpca k=4 "
-                 f"{_ms([s_[s] for s in both])}; gap (full − sbpca) per seed "
-                 f"{', '.join(f'{g:.2f}' for g in gaps)} pp, mean **{np.mean(gaps):.2f} pp** "
-                 + (f"({'met' if np.mean(gaps) <= 1.0 else 'NOT met'})." if len(both) >= 3 else
-                    f"(only {len(both)} of 3 seeds finished: the target, a 3-seed mean, is not decided; "
-                    f"on these seeds the gap is {'≤' if np.mean(gaps) <= 1.0 else '>'} 1.0 pp)."))
-        extra = sorted(set(f_.index) ^ set(s_.index))
-        if extra:
-            L.append("  Runs without their pair yet: " + ", ".join(
-                f"{'full' if s in f_.index else 'sbpca'} seed {s}: "
-                f"{100 * (f_[s] if s in f_.index else s_[s]):.2f}" for s in extra) + ".")
-    subs = sorted({int(d.name.split("_s")[1].split("_")[0]) for d in (OUT / "lenet5_variants").glob("sbpca_k4_s*_seed*")
-                   if "ep_" not in d.name and (d / "summary.json").exists()}) if (OUT / "lenet5_variants").exists() else []
-    for sb in subs:
-        var = []
-        for seed in SEEDS:
-            f = OUT / "lenet5_variants" / f"sbpca_k4_s{sb}_seed{seed}" / "summary.json"
-            if f.exists():
-                var.append((seed, json.loads(f.read_text())["test_accuracy_per_epoch"][1]))
-        f_ = le[le.rule == "full"].set_index("seed")["acc_e2"] if len(le) else pd.Series(dtype=float)
-        gaps = [100 * (f_[sd] - a) for sd, a in var if sd in f_.index]
-        if not gaps:
-            continue
-        L.append(f"- Variant, sub-batch s = {sb} pairs (everything else as above), 2 epochs, seeds "
-                 f"{[sd for sd, _ in var]}: sbpca k=4 {_ms([a for _, a in var])}; gap to full per seed "
-                 f"{', '.join(f'{g:.2f}' for g in gaps)} pp, mean **{np.mean(gaps):.2f} pp** "
-                 f"(runs: `{(OUT / 'lenet5_variants').relative_to(ROOT)}/sbpca_k4_s{sb}_seed*`, the target command "
-                 f"with `--epochs 2 --sub-batch {sb}`; not run for 5 epochs).")
-    L.append("\n## Commands\n\n```")
-    for rule in ("full", "sbpca_k4"):
-        L.append(" ".join(target_command(rule, 0)).replace("--seed 0", "--seed S").replace("_seed0", "_seedS"))
+        gaps = [100 * (f_[sd] - s_[sd]) for sd in both]
+        verdict = (("**met**" if np.mean(gaps) <= 1.0 else "**NOT met**") if len(both) == 3
+                   else f"not decided: {len(both)} of 3 seeds")
+        L.append(f"- {b} epochs (full at its searched lr {lf:g}, sbpca at {ls:g}), seeds {both}: full "
+                 f"{_ms(f_[sd] for sd in both)}, sbpca k=4 {_ms(s_[sd] for sd in both)}; gap per seed "
+                 f"{', '.join(f'{g:+.2f}' for g in gaps)} pp, mean **{np.mean(gaps):+.2f} pp**: {verdict}.")
+    shared = OUT / "shared_lr0.05"
+    if shared.exists():
+        rows = {(r, sd): _summary(shared / f"{r}_seed{sd}") for r in ("full", "sbpca_k4") for sd in SEEDS}
+        if all(rows.values()):
+            for b in (2, 5):
+                g = [100 * (rows["full", sd]["test_accuracy_per_epoch"][b - 1]
+                            - rows["sbpca_k4", sd]["test_accuracy_per_epoch"][b - 1]) for sd in SEEDS]
+                L.append(f"- Earlier protocol, one lr 0.05 for both rules (no search; "
+                         f"`{shared.relative_to(ROOT)}/`): {b} epochs, gap per seed "
+                         f"{', '.join(f'{x:+.2f}' for x in g)} pp, mean {np.mean(g):+.2f} pp.")
+
+
+def report() -> Path:
+    L = ["# Accuracy study (issue 11): every rule on LeNet-5 and ResNet-8, each at its searched learning rate\n",
+         "Produced by `python benchmarks/accuracy_study.py --study rules` from the run folders under "
+         "`benchmarks/results/accuracy_study/{search,final}/` (protocol: the docstring of "
+         "`benchmarks/accuracy_rules.py`, fixed before the runs). Accuracies in %, mean ± sample std over "
+         "the seeds that have finished (n given). Data: Fashion-MNIST (Debian package `dataset-fashion-mnist`).\n"]
+    for net, spec in NETWORKS.items():
+        pool = f"{spec['pool'] - spec['val']:,} train / {spec['val']:,} validation images of the first {spec['pool']:,}"
+        L.append(f"\n## {net}\n\n### Search: validation accuracy (%), seed 0, {pool}\n")
+        L += _search_table(net)
+        L.append(f"\n### Final runs: test accuracy (%), seeds 0–2, {spec['pool']:,} training images, "
+                 f"{spec['test'] or 10000:,} test images\n")
+        L.append("| rule | epochs | lr | n | test accuracy | Δ vs full (pp) | gradient state (numbers) | "
+                 "feedback entries | simulated energy (J) |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        points = []
+        for rule in spec["rules"]:
+            for b in budgets(net, rule):
+                lr, accs, one = finals(net, rule, b)
+                if not accs:
+                    L.append(f"| {rule} | {b} | {'–' if lr is None else f'{lr:g}'} | 0 | – | – | – | – | – |")
+                    continue
+                _, full_accs, _ = finals(net, "full", b if b in budgets(net, "full") else max(budgets(net, "full")))
+                d = 100 * (np.mean(list(accs.values())) - np.mean(list(full_accs.values()))) if full_accs else math.nan
+                e = energy_j(net, rule, b, one["n_train"])
+                if b == 2 and e is not None:
+                    points.append({"rule": rule, "lr": lr, "epochs": b, "accs": list(accs.values()), "energy_j": e})
+                L.append(f"| {rule} | {b} | {lr:g} | {len(accs)} | {_ms(accs.values())} | "
+                         f"{'' if math.isnan(d) else f'{d:+.2f}'} | "
+                         f"{sum(v['gradient_state_numbers'] for v in one['layers'].values()):,} | "
+                         f"{one.get('feedback_numbers', 0):,} | {'n/a' if e is None else f'{e:.3f}'} |")
+        if net == "resnet8":
+            L.append("| hybrid | – | – | – | n/a: ResNet-8 has one FC layer (the classifier), the trainer refuses "
+                     "`--backward hybrid` (exit 2) | | | | |")
+        fails = sorted(p.relative_to(OUT) for p in (OUT / "final" / net).glob("*.failed")) \
+            if (OUT / "final" / net).exists() else []
+        if fails:
+            L.append("\nFinal runs that stopped (not in the means): " + ", ".join(f"`{f}`" for f in fails))
+        if points:
+            png = RES / f"accuracy_rules_{net}.png"
+            _plot(net, points, png)
+            L.append(f"\n![accuracy vs simulated energy, {net}]({png.name})\n")
+    _target(L)
+    L.append("\n## Commands (S = seed, LR = the searched rate)\n\n```")
     for net, spec in NETWORKS.items():
         for rule in spec["rules"]:
-            L.append(" ".join(command(net, rule, 0)).replace("--seed 0", "--seed S").replace("_seed0", "_seedS"))
+            for cmd in (command(net, rule, 0.01, None), command(net, rule, 0.01, 0)):
+                L.append(" ".join(cmd).replace("0.01", "LR").replace("--seed 0 --quiet --out "
+                         "benchmarks/results/accuracy_study/final", "--seed S --quiet --out "
+                         "benchmarks/results/accuracy_study/final").replace("_seed0", "_seedS"))
     L.append("```\n")
     notes = OUT / "NOTES.md"
     if notes.exists():

@@ -129,11 +129,11 @@ def main() -> int:
     ap.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report-only", action="store_true")
-    ap.add_argument("--study", choices=("ranks", "rules", "target"), default="ranks",
-                    help="ranks: the LeNet-5 rank study above; rules: issue 11's rules study (LeNet-5, ResNet-8); "
-                         "target: issue 11's SBPCA-target runs (full vs sbpca k=4, 5 epochs, 3 seeds)")
+    ap.add_argument("--study", choices=("ranks", "rules"), default="ranks",
+                    help="ranks: the LeNet-5 rank study above; rules: issue 11's rules study (every rule on "
+                         "LeNet-5 and ResNet-8 at its searched lr, 3 seeds, and the SBPCA target)")
     args = ap.parse_args()
-    if args.study in ("rules", "target"):
+    if args.study == "rules":
         return rules_study(args.jobs, args.report_only, args.study)
     if not args.report_only:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -147,17 +147,12 @@ def main() -> int:
 
 
 def rules_study(jobs: int, report_only: bool, which: str) -> int:
-    """Issue 11's runs (those without a summary.json yet); the report is rebuilt after each run."""
+    """Issue 11's rules study (search walks, then final runs; see benchmarks/accuracy_rules.py):
+    runs without a summary.json yet, 2 at a time; the report is rebuilt after each run."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import accuracy_rules as AR
     if not report_only:
-        cmds = AR.study_commands() if which == "rules" else AR.target_commands()
-        with ThreadPoolExecutor(jobs) as ex:
-            for cmd, (rc, dt, text) in zip(cmds, ex.map(AR.run, cmds)):
-                print(f"[{cmd[-1]}] rc={rc} {dt:.0f}s: {text.splitlines()[-1] if text else ''}", flush=True)
-                if rc:   # e.g. a diverged run: the report lists it instead of a number
-                    (ROOT / (cmd[-1] + ".failed")).write_text((text.splitlines() or [""])[-1] + "\n")
-                AR.report()
+        AR.run_all(jobs)
     print(f"wrote {AR.report()}")
     return 0
 

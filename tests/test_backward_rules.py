@@ -163,6 +163,12 @@ def test_trained_accuracy_reads_records(tmp_path):
     assert trained_accuracy("lenet5", UpdateConfig(backward="dfa"), tmp_path) == (
         pytest.approx(0.85), 2, "accuracy_lenet5/dfa_s0 accuracy_lenet5/dfa_s1")
     assert trained_accuracy("lenet5", UpdateConfig(), tmp_path) == (None, 0, "")
+    # a learning-rate search run (trained on a split, its rate possibly bad) is not a record
+    d = tmp_path / "accuracy_study" / "search" / "dfa_lr0.2"
+    d.mkdir(parents=True)
+    (d / "summary.json").write_text(json.dumps({"network": "lenet5", "update": "full", "rank": None, "n_val": 100,
+                                                "backward": "dfa", "final_test_accuracy": 0.1}))
+    assert trained_accuracy("lenet5", UpdateConfig(backward="dfa"), tmp_path)[:2] == (pytest.approx(0.85), 2)
 
 
 def test_parse_rules():

@@ -57,3 +57,20 @@ def test_bad_val_is_one_line_exit_2(tmp_path, capsys, val):
     assert rc == 2 and not (tmp_path / "bad").exists()
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'val'" in err and val in err
+
+
+def test_constant_rate_epoch_2_of_a_longer_run_is_the_2_epoch_run(tmp_path):
+    """What the accuracy study's search relies on: with a constant rate, the first epochs of a longer
+    run are the shorter run (same weights, batches and rates), for SBPCA's random state too."""
+    def with_epochs(n):
+        a = list(BASE)
+        a[a.index("--epochs") + 1] = str(n)
+        return a + ["--update", "sbpca", "--rank", "2", "--sub-batch", "16"]
+
+    short, long_ = tmp_path / "e2", tmp_path / "e3"
+    assert main(with_epochs(2) + ["--out", str(short)]) == 0
+    assert main(with_epochs(3) + ["--out", str(long_)]) == 0
+    h2, h3 = pd.read_csv(short / "history.csv"), pd.read_csv(long_ / "history.csv")
+    pd.testing.assert_frame_equal(h2, h3[h3.epoch <= 2].reset_index(drop=True))
+    s2, s3 = (json.loads((d / "summary.json").read_text()) for d in (short, long_))
+    assert s3["test_accuracy_per_epoch"][:2] == s2["test_accuracy_per_epoch"]

@@ -82,7 +82,8 @@ def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RES
     """(mean final test accuracy, number of runs, their folders) over the trainer's records
     ``benchmarks/results/accuracy_*/**/summary.json`` of this network, update rule, rank (and
     sub-batch for sbpca) and backward rule — at whatever batch and epochs they were trained (the
-    folders say which); (None, 0, "") when there is none."""
+    folders say which), leaving out learning-rate search runs (``n_val``); (None, 0, "") when there
+    is none."""
     accs, where = [], []
     for f in sorted(results_dir.glob("accuracy_*/**/summary.json")):
         try:
@@ -90,6 +91,8 @@ def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RES
         except (OSError, ValueError):
             continue
         if s.get("network") != network or s.get("update") != update.rule:
+            continue
+        if s.get("n_val"):      # a learning-rate search run (trained on a split, some rates bad)
             continue
         if update.rule != "full" and s.get("rank") != update.rank:
             continue
