@@ -111,7 +111,7 @@ def test_counts_match_instrumented_kernels(m, n, k, N, method):
     SK._scale.py_func(facs[0], 1.0 / k)
     sketch = dict(CF.n)
     CF.n = dict.fromkeys(CF.n, 0)
-    SK._expand.py_func(facs[0], facs[1], counting_array(np.zeros((m, n))))
+    SK._full_gradient.py_func(facs[1], facs[0], counting_array(np.zeros((m, n))))   # Ĝ = D̃ᵀX̃
     expand = dict(CF.n)
     c = SK.sketch_counts(m, n, k, N, method)
     assert sketch == {"mul": c["sign_mul"] + c["scale_mul"], "add": c["sketch_adds"], "div": 0, "sqrt": 0}

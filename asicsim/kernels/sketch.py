@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from asicsim.kernels.jit import _full_gradient
+
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 METHODS = ("auto", "fwht", "rows")
@@ -170,18 +172,6 @@ def _scale(A, f):
             A[i, j] = A[i, j] * f
 
 
-@njit(**_JIT)
-def _expand(Dt, Xt, G):
-    """G = D̃ᵀ X̃ (m×n) from the k×m and k×n factors: m·n·k MACs; G must be zeroed."""
-    k, m = Dt.shape
-    n = Xt.shape[1]
-    for a in range(m):
-        for i in range(k):
-            w = Dt[i, a]
-            for b in range(n):
-                G[a, b] = G[a, b] + w * Xt[i, b]
-
-
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
@@ -245,8 +235,8 @@ def sketch_gradient(Xp: np.ndarray, Dp: np.ndarray, k: int, rng_or_seed, method:
     E[Ĝ] = G. ``rng_or_seed``: a numpy Generator or seed for the sign and row draws.
     ``method``: ``auto``/``fwht``/``rows`` (same result up to rounding). Cost: `sketch_counts`."""
     Dt, Xt = sketch_factors(Xp, Dp, k, rng_or_seed, method)
-    G = np.zeros((Dt.shape[1], Xt.shape[1]))
-    _expand(Dt, Xt, G)
+    G = np.empty((Dt.shape[1], Xt.shape[1]))
+    _full_gradient(Xt, Dt, G)      # Ĝ = D̃ᵀ X̃: the full-gradient kernel on the k sketched pairs
     return G
 
 
