@@ -95,8 +95,13 @@ def command(net: str, rule: str, lr: float, seed: int | None) -> list[str]:
             "--seed", str(0 if seed is None else seed), "--quiet", "--out", str(out.relative_to(ROOT))]
 
 
+def _failed(d: Path) -> Path:
+    """The marker of a run that stopped (diverged): ``<run folder>.failed`` beside it."""
+    return d.parent / (d.name + ".failed")
+
+
 def _done(d: Path) -> bool:
-    return (d / "summary.json").exists() or d.with_suffix(".failed").exists()
+    return (d / "summary.json").exists() or _failed(d).exists()
 
 
 def _val(d: Path, epoch: int) -> float | None:
@@ -115,7 +120,7 @@ def search_state(net: str, rule: str) -> tuple[list[float], float | None]:
         if not _done(d):
             return tried, lr
         tried.append(lr)
-        if d.with_suffix(".failed").exists():      # diverged: larger rates are not tried
+        if _failed(d).exists():      # diverged: larger rates are not tried
             return tried, None
     return tried, None
 
@@ -172,7 +177,7 @@ def run_all(jobs: int = 2) -> None:
             print(f"[{d.relative_to(OUT)}] rc={rc} {dt:.0f}s: {last}", flush=True)
             with lock:
                 if rc:   # a diverged run: recorded, and the report lists it
-                    d.with_suffix(".failed").write_text(last + "\n")
+                    _failed(d).write_text(last + "\n")
                 busy.discard(d)
                 report()
 
@@ -234,7 +239,7 @@ def _search_table(net: str) -> list[str]:
             for lr in spec["grid"]:
                 d = search_dir(net, rule, lr)
                 v = _val(d, b)
-                cell = ("diverged" if d.with_suffix(".failed").exists() else "–" if v is None else f"{100 * v:.2f}")
+                cell = ("diverged" if _failed(d).exists() else "–" if v is None else f"{100 * v:.2f}")
                 cells.append(f"**{cell}**" if lr == best else cell)
             L.append(f"| {rule} | {b} | " + " | ".join(cells) + f" | {'–' if best is None else f'{best:g}'} |")
     return L
