@@ -26,6 +26,17 @@ before any run and identical for every rule:
   2-epoch gap; reported in full beside it, never mixed into it): the same grid, split, selection
   and final runs with a cosine schedule (to 0 at the end of the run), 2-epoch runs, ``full`` and
   ``sbpca`` only — does a decaying rate, which removes the last epoch's step noise, change the gap?
+* **Grid edge extension** (protocol v2, added 2026-12-03 after the v1 results above had shown
+  chosen rates on the grid's edges; applied to every rule and both schedules alike, v1's choices
+  and finals are reported in full beside v2's): when a budget's best rate is the largest rate
+  tried (and it did not diverge), the walk goes on upwards through ``extend_up`` (LeNet-5 0.5, 1,
+  2; ResNet-8 0.3, 1), one rate at a time, until the best is no longer the largest (the new rate
+  is not better, or it diverged); when the best is the smallest rate tried, it goes on downwards
+  through ``extend_down`` (LeNet-5 0.001, 0.0005, 0.0002; ResNet-8 0.003, 0.001) the same way.
+  Selection is unchanged: best validation accuracy at the budget's epoch, ties to the smaller rate.
+* **Reference rule** ``svd_k4`` (added with v2, LeNet-5, same search and finals): the exact
+  rank-4 truncation of every batch gradient — is the 2-epoch gap SBPCA's streaming estimate or
+  the rank-4 truncation itself? No hardware model, so no energy.
 * **Energy**: `asicsim.studies.cosim` charges each step its simulated cost on ``edge`` (the model
   of ``asicsim train --accelerator edge``), summed over the run's steps.
 """
@@ -56,18 +67,24 @@ RULES = {   # rule name -> trainer arguments
     "dfa": ["--update", "full", "--backward", "dfa"],
     "bdfa": ["--update", "full", "--backward", "bdfa"],
     "hybrid": ["--update", "full", "--backward", "hybrid"],
+    # reference, not a hardware rule: the exact rank-4 truncation (SVD) of each batch gradient, the
+    # rank-4 update closest to G at every step; LeNet-5 only (added with protocol v2, see above)
+    "svd_k4": ["--update", "svd", "--rank", "4"],
 }
+LENET_GRID = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+LENET_EXTEND = {"extend_up": (0.5, 1.0, 2.0), "extend_down": (0.001, 0.0005, 0.0002)}
 COMMON = ["--dataset", "fashion-mnist", "--batch", "64", "--log-every", "100"]
 NETWORKS = {
     "lenet5": {"args": ["--network", "lenet5"], "pool": 60000, "val": 10000, "test": None,
-               "grid": (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2), "rules": list(RULES),
+               "grid": LENET_GRID, **LENET_EXTEND, "rules": list(RULES),
                "budgets": {"full": (2, 5), "sbpca_k4": (2, 5)}, "default_budgets": (2,)},
     "resnet8": {"args": ["--network", "resnet8"], "pool": 6000, "val": 1000, "test": 2000,
-                "grid": (0.01, 0.03, 0.1), "rules": [r for r in RULES if r != "hybrid"],
+                "grid": (0.01, 0.03, 0.1), "extend_up": (0.3, 1.0), "extend_down": (0.003, 0.001),
+                "rules": [r for r in RULES if r not in ("hybrid", "svd_k4")],
                 "budgets": {}, "default_budgets": (2,)},
     # the variant protocol (see the docstring): cosine schedule, 2-epoch runs, full and sbpca only
     "lenet5_cosine": {"args": ["--network", "lenet5"], "schedule": "cosine", "pool": 60000, "val": 10000,
-                      "test": None, "grid": (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2),
+                      "test": None, "grid": LENET_GRID, **LENET_EXTEND,
                       "rules": ["full", "sbpca_k4"], "budgets": {}, "default_budgets": (2,)},
 }
 # hybrid (BP through conv, binary DFA for FC) needs an FC layer besides the classifier: ResNet-8 has
@@ -121,26 +138,45 @@ def _val(d: Path, epoch: int) -> float | None:
     return v[epoch - 1] if len(v) >= epoch else None
 
 
+def _best(net: str, rule: str, rates: list[float], epoch: int) -> float | None:
+    """Best validation accuracy at ``epoch`` among ``rates`` (ties: the smaller rate)."""
+    scored = [(v, -lr, lr) for lr in rates if (v := _val(search_dir(net, rule, lr), epoch)) is not None]
+    return max(scored)[2] if scored else None
+
+
 def search_state(net: str, rule: str) -> tuple[list[float], float | None]:
-    """(rates searched so far, the next rate to run or None when the walk is over)."""
-    tried = []
-    for lr in NETWORKS[net]["grid"]:
+    """(rates searched so far, the next rate to run or None when the walk is over): the v1 grid
+    walked upwards (stopping at a divergence), then the v2 edge extension (module docstring)."""
+    spec, tried = NETWORKS[net], []
+    for lr in spec["grid"]:
         d = search_dir(net, rule, lr)
         if not _done(d):
             return tried, lr
         tried.append(lr)
         if _failed(d).exists():      # diverged: larger rates are not tried
+            break
+    while True:
+        bests = {_best(net, rule, tried, b) for b in budgets(net, rule)}
+        nxt = None
+        if max(tried) in bests:      # a diverged rate is never a best, so this stops the walk up
+            nxt = next((r for r in spec.get("extend_up", ()) if r > max(tried)), None)
+        if nxt is None and min(tried) in bests:
+            nxt = next((r for r in spec.get("extend_down", ()) if r < min(tried)), None)
+        if nxt is None:
             return tried, None
-    return tried, None
+        if not _done(search_dir(net, rule, nxt)):
+            return tried, nxt
+        tried.append(nxt)
 
 
-def chosen_lr(net: str, rule: str, epoch: int) -> float | None:
-    """Best validation accuracy at ``epoch`` over the finished walk (ties: the smaller rate)."""
+def chosen_lr(net: str, rule: str, epoch: int, v1: bool = False) -> float | None:
+    """The searched rate for ``epoch`` over the finished walk; ``v1``: among the grid's rates
+    only (the protocol before the edge extension)."""
     tried, nxt = search_state(net, rule)
-    if nxt is not None:
-        return None
-    scored = [(v, -lr, lr) for lr in tried if (v := _val(search_dir(net, rule, lr), epoch)) is not None]
-    return max(scored)[2] if scored else None
+    grid = NETWORKS[net]["grid"]
+    if v1:   # the grid walk comes first, so v1 is over once the next rate is not a grid rate
+        return None if nxt in grid else _best(net, rule, [r for r in tried if r in grid], epoch)
+    return None if nxt is not None else _best(net, rule, tried, epoch)
 
 
 def tasks():
@@ -225,9 +261,9 @@ def _summary(d: Path) -> dict | None:
     return json.loads(f.read_text()) if f.exists() else None
 
 
-def finals(net: str, rule: str, epoch: int) -> tuple[float | None, dict[int, float], dict | None]:
+def finals(net: str, rule: str, epoch: int, v1: bool = False) -> tuple[float | None, dict[int, float], dict | None]:
     """(chosen rate, {seed: test accuracy at ``epoch``}, one summary) of a rule's final runs."""
-    lr = chosen_lr(net, rule, epoch)
+    lr = chosen_lr(net, rule, epoch, v1)
     accs, one = {}, None
     if lr is not None:
         for seed in SEEDS:
@@ -239,18 +275,22 @@ def finals(net: str, rule: str, epoch: int) -> tuple[float | None, dict[int, flo
 
 def _search_table(net: str) -> list[str]:
     spec = NETWORKS[net]
-    L = ["| rule | epoch | " + " | ".join(f"lr {lr:g}" for lr in spec["grid"]) + " | chosen |",
-         "|---|---|" + "---|" * (len(spec["grid"]) + 1)]
+    rates = sorted({lr for rule in spec["rules"] for lr in search_state(net, rule)[0]} | set(spec["grid"]))
+    L = ["| rule | epoch | " + " | ".join(f"lr {lr:g}" + ("" if lr in spec["grid"] else " (v2)") for lr in rates)
+         + " | chosen v1 (grid) | chosen v2 (extended) |", "|---|---|" + "---|" * (len(rates) + 2)]
     for rule in spec["rules"]:
+        tried = search_state(net, rule)[0]
         for b in budgets(net, rule):
-            best = chosen_lr(net, rule, b)
+            best, best1 = chosen_lr(net, rule, b), chosen_lr(net, rule, b, v1=True)
             cells = []
-            for lr in spec["grid"]:
+            for lr in rates:
                 d = search_dir(net, rule, lr)
                 v = _val(d, b)
-                cell = ("diverged" if _failed(d).exists() else "–" if v is None else f"{100 * v:.2f}")
+                cell = ("" if lr not in tried else "diverged" if _failed(d).exists()
+                        else "–" if v is None else f"{100 * v:.2f}")
                 cells.append(f"**{cell}**" if lr == best else cell)
-            L.append(f"| {rule} | {b} | " + " | ".join(cells) + f" | {'–' if best is None else f'{best:g}'} |")
+            L.append(f"| {rule} | {b} | " + " | ".join(cells) + " | " +
+                     " | ".join("–" if x is None else f"{x:g}" for x in (best1, best)) + " |")
     return L
 
 
@@ -276,27 +316,31 @@ def _plot(net: str, points: list[dict], path: Path) -> None:
 def _target(L: list[str]) -> None:
     L.append("\n## SBPCA rank 4 vs full, LeNet-5, batch 64 (target: within 1.0 pp at 2 and at 5 epochs, "
              "mean over 3 seeds)\n")
-    for b in (2, 5):
-        lf, f_, _ = finals("lenet5", "full", b)
-        ls, s_, _ = finals("lenet5", "sbpca_k4", b)
-        both = sorted(set(f_) & set(s_))
-        if not both:
-            L.append(f"- {b} epochs: not finished yet.")
-            continue
-        gaps = [100 * (f_[sd] - s_[sd]) for sd in both]
-        verdict = (("**met**" if np.mean(gaps) <= 1.0 else "**NOT met**") if len(both) == 3
-                   else f"not decided: {len(both)} of 3 seeds")
-        L.append(f"- {b} epochs (full at its searched lr {lf:g}, sbpca at {ls:g}), seeds {both}: full "
-                 f"{_ms(f_[sd] for sd in both)}, sbpca k=4 {_ms(s_[sd] for sd in both)}; gap per seed "
-                 f"{', '.join(f'{g:+.2f}' for g in gaps)} pp, mean **{np.mean(gaps):+.2f} pp**: {verdict}.")
-    lf, f_, _ = finals("lenet5_cosine", "full", 2)
-    ls, s_, _ = finals("lenet5_cosine", "sbpca_k4", 2)
-    both = sorted(set(f_) & set(s_))
-    if both:
-        gaps = [100 * (f_[sd] - s_[sd]) for sd in both]
-        L.append(f"- Variant protocol, cosine schedule (`lenet5_cosine` above): 2 epochs, full at {lf:g}, sbpca at "
-                 f"{ls:g}, seeds {both}: full {_ms(f_[sd] for sd in both)}, sbpca {_ms(s_[sd] for sd in both)}; "
-                 f"gap per seed {', '.join(f'{g:+.2f}' for g in gaps)} pp, mean {np.mean(gaps):+.2f} pp.")
+    for label, net, bs, v1 in (("Main protocol v2 (grid + edge extension)", "lenet5", (2, 5), False),
+                               ("Main protocol v1 (grid only, the 2026-12-02 record)", "lenet5", (2, 5), True),
+                               ("Variant, cosine schedule, v2", "lenet5_cosine", (2,), False),
+                               ("Variant, cosine schedule, v1", "lenet5_cosine", (2,), True)):
+        for b in bs:
+            lf, f_, _ = finals(net, "full", b, v1)
+            ls, s_, _ = finals(net, "sbpca_k4", b, v1)
+            both = sorted(set(f_) & set(s_))
+            if not both:
+                L.append(f"- {label}, {b} epochs: not finished yet.")
+                continue
+            gaps = [100 * (f_[sd] - s_[sd]) for sd in both]
+            verdict = (("**met**" if np.mean(gaps) <= 1.0 else "**NOT met**") if len(both) == 3
+                       else f"not decided: {len(both)} of 3 seeds")
+            L.append(f"- {label}, {b} epochs (full at its searched lr {lf:g}, sbpca at {ls:g}), seeds {both}: full "
+                     f"{_ms(f_[sd] for sd in both)}, sbpca k=4 {_ms(s_[sd] for sd in both)}; gap per seed "
+                     f"{', '.join(f'{g:+.2f}' for g in gaps)} pp, mean **{np.mean(gaps):+.2f} pp**: {verdict}.")
+    lf, f_, _ = finals("lenet5", "full", 2)
+    lv, v_, _ = finals("lenet5", "svd_k4", 2)
+    both = sorted(set(f_) & set(v_))
+    if both:   # the reference: is the gap the streaming estimate or the rank-4 truncation itself?
+        gaps = [100 * (f_[sd] - v_[sd]) for sd in both]
+        L.append(f"- Reference, exact rank-4 SVD of every batch gradient (`svd_k4`, v2 search, lr {lv:g}), "
+                 f"2 epochs, seeds {both}: {_ms(v_[sd] for sd in both)}; gap to full per seed "
+                 f"{', '.join(f'{g:+.2f}' for g in gaps)} pp, mean {np.mean(gaps):+.2f} pp.")
     shared = OUT / "shared_lr0.05"
     if shared.exists():
         rows = {(r, sd): _summary(shared / f"{r}_seed{sd}") for r in ("full", "sbpca_k4") for sd in SEEDS}
@@ -307,13 +351,23 @@ def _target(L: list[str]) -> None:
                 L.append(f"- Earlier protocol, one lr 0.05 for both rules (no search; "
                          f"`{shared.relative_to(ROOT)}/`): {b} epochs, gap per seed "
                          f"{', '.join(f'{x:+.2f}' for x in g)} pp, mean {np.mean(g):+.2f} pp.")
+            # SBPCA's sub-batch s at the same shared rate (2-epoch runs; s = 32 is the row above)
+            for s in (8, 128):
+                var = [_summary(OUT / "lenet5_variants" / f"sbpca_k4_s{s}_seed{sd}") for sd in SEEDS]
+                if all(var):
+                    g = [100 * (rows["full", sd]["test_accuracy_per_epoch"][1] - v["test_accuracy_per_epoch"][1])
+                         for sd, v in zip(SEEDS, var)]
+                    L.append(f"- Same shared lr 0.05, SBPCA sub-batch s = {s} pairs instead of 32 "
+                             f"(`{(OUT / 'lenet5_variants').relative_to(ROOT)}/sbpca_k4_s{s}_seed*`): 2 epochs, "
+                             f"sbpca {_ms(v['test_accuracy_per_epoch'][1] for v in var)}, gap per seed "
+                             f"{', '.join(f'{x:+.2f}' for x in g)} pp, mean {np.mean(g):+.2f} pp.")
 
 
 def report() -> Path:
     L = ["# Accuracy study (issue 11): every rule on LeNet-5 and ResNet-8, each at its searched learning rate\n",
          "Produced by `python benchmarks/accuracy_study.py --study rules` from the run folders under "
          "`benchmarks/results/accuracy_study/{search,final}/` (protocol: the docstring of "
-         "`benchmarks/accuracy_rules.py`, fixed before the runs). Accuracies in %, mean ± sample std over "
+         "`benchmarks/accuracy_rules.py`: v1 fixed before the runs, v2's edge extension added after them). Accuracies in %, mean ± sample std over "
          "the seeds that have finished (n given). Data: Fashion-MNIST (Debian package `dataset-fashion-mnist`).\n"]
     for net, spec in NETWORKS.items():
         pool = f"{spec['pool'] - spec['val']:,} train / {spec['val']:,} validation images of the first {spec['pool']:,}"
@@ -321,25 +375,29 @@ def report() -> Path:
         L += _search_table(net)
         L.append(f"\n### Final runs: test accuracy (%), seeds 0–2, {spec['pool']:,} training images, "
                  f"{spec['test'] or 10000:,} test images\n")
+        L.append("Protocol v2 rows (the current protocol); where v1's grid-only choice differs, its row "
+                 "follows, marked (v1), with Δ against v1's full.\n")
         L.append("| rule | epochs | lr | n | test accuracy | Δ vs full (pp) | gradient state (numbers) | "
                  "feedback entries | simulated energy (J) |")
         L.append("|---|---|---|---|---|---|---|---|---|")
         points = []
-        for rule in spec["rules"]:
-            for b in budgets(net, rule):
-                lr, accs, one = finals(net, rule, b)
-                if not accs:
-                    L.append(f"| {rule} | {b} | {'–' if lr is None else f'{lr:g}'} | 0 | – | – | – | – | – |")
-                    continue
-                _, full_accs, _ = finals(net, "full", b if b in budgets(net, "full") else max(budgets(net, "full")))
-                d = 100 * (np.mean(list(accs.values())) - np.mean(list(full_accs.values()))) if full_accs else math.nan
-                e = energy_j(net, rule, b, one["n_train"])
-                if b == 2 and e is not None:
-                    points.append({"rule": rule, "lr": lr, "epochs": b, "accs": list(accs.values()), "energy_j": e})
-                L.append(f"| {rule} | {b} | {lr:g} | {len(accs)} | {_ms(accs.values())} | "
-                         f"{'' if math.isnan(d) else f'{d:+.2f}'} | "
-                         f"{sum(v['gradient_state_numbers'] for v in one['layers'].values()):,} | "
-                         f"{one.get('feedback_numbers', 0):,} | {'n/a' if e is None else f'{e:.3f}'} |")
+        for rule, b, v1 in ((r, b, v1) for r in spec["rules"] for b in budgets(net, r) for v1 in (False, True)):
+            lr, accs, one = finals(net, rule, b, v1)
+            if v1 and lr == chosen_lr(net, rule, b):
+                continue
+            name = f"{rule} (v1)" if v1 else rule
+            if not accs:
+                L.append(f"| {name} | {b} | {'–' if lr is None else f'{lr:g}'} | 0 | – | – | – | – | – |")
+                continue
+            _, full_accs, _ = finals(net, "full", b if b in budgets(net, "full") else max(budgets(net, "full")), v1)
+            d = 100 * (np.mean(list(accs.values())) - np.mean(list(full_accs.values()))) if full_accs else math.nan
+            e = energy_j(net, rule, b, one["n_train"])
+            if b == 2 and e is not None and not v1:
+                points.append({"rule": rule, "lr": lr, "epochs": b, "accs": list(accs.values()), "energy_j": e})
+            L.append(f"| {name} | {b} | {lr:g} | {len(accs)} | {_ms(accs.values())} | "
+                     f"{'' if math.isnan(d) else f'{d:+.2f}'} | "
+                     f"{sum(v['gradient_state_numbers'] for v in one['layers'].values()):,} | "
+                     f"{one.get('feedback_numbers', 0):,} | {'n/a' if e is None else f'{e:.3f}'} |")
         if net == "resnet8":
             L.append("| hybrid | – | – | – | n/a: ResNet-8 has one FC layer (the classifier), the trainer refuses "
                      "`--backward hybrid` (exit 2) | | | | |")
