@@ -363,6 +363,30 @@ def _target(L: list[str]) -> None:
                              f"{', '.join(f'{x:+.2f}' for x in g)} pp, mean {np.mean(g):+.2f} pp.")
 
 
+def write_index() -> Path:
+    """``accuracy_study/chosen.json``: per network of the main protocol (not the variant), rule and
+    budget, the searched rate (v2) and its finished 3-seed final runs — what ``asicsim compare
+    --rules`` shows as a rule's accuracy (asicsim.studies.compare_rules.trained_accuracy)."""
+    entries = []
+    for net, spec in NETWORKS.items():
+        if "schedule" in spec:      # the variant protocol is reported, not indexed
+            continue
+        for rule in spec["rules"]:
+            for b in budgets(net, rule):
+                lr, accs, one = finals(net, rule, b)
+                if len(accs) < len(SEEDS):
+                    continue
+                entries.append({"network": spec["args"][1], "rule": rule, "update": one["update"],
+                                "rank": one["rank"], "sub_batch": one["sub_batch"],
+                                "backward": one.get("backward") or "bp", "epochs": b, "lr": lr,
+                                "batch": one["config"]["batch"], "n_train": one["n_train"],
+                                "test_accuracy": {str(sd): a for sd, a in accs.items()},
+                                "folders": [str(final_dir(net, rule, lr, sd).relative_to(RES)) for sd in accs]})
+    path = OUT / "chosen.json"
+    path.write_text(json.dumps({"protocol": "benchmarks/accuracy_rules.py (v2)", "entries": entries}, indent=1) + "\n")
+    return path
+
+
 def report() -> Path:
     L = ["# Accuracy study (issue 11): every rule on LeNet-5 and ResNet-8, each at its searched learning rate\n",
          "Produced by `python benchmarks/accuracy_study.py --study rules` from the run folders under "
@@ -423,4 +447,5 @@ def report() -> Path:
         L.append(notes.read_text())
     path = RES / "accuracy_rules.md"
     path.write_text("\n".join(L) + "\n")
+    write_index()
     return path

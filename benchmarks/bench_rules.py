@@ -60,8 +60,8 @@ def main() -> None:
     lines = [f"# All training rules side by side: `asicsim compare --rules {RULES}` ({date.today()})", "",
              "Produced by `.venv/bin/python benchmarks/bench_rules.py`, batch 32. One simulated training step",
              "per rule; energy by phase; state = training state besides weights and activations (full: G;",
-             "sbpca: Δ, X, σ; sketch: D̃, X̃; dfa/bdfa: + the feedback matrices). Accuracy: mean final test",
-             "accuracy of the trainer's records for this network in benchmarks/results/accuracy_* (none exist",
+             "sbpca: Δ, X, σ; sketch: D̃, X̃; dfa/bdfa: + the feedback matrices). Accuracy: the accuracy",
+             "study's or the trainer's records for this network (benchmarks/results/accuracy_*; none exist",
              "for these ImageNet-size networks, so the column is empty).",
              "", (f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python "
                   f"{platform.python_version()}. Wall and CPU (user + sys) = the whole `asicsim compare` process;"),

@@ -11,10 +11,11 @@ import pytest
 from asicsim.cli.main import main
 from asicsim.config.hardware import load_hardware
 from asicsim.config.update import UpdateConfig
+from asicsim.errors import InputError
 from asicsim.engine.energy import array_add_pj
 from asicsim.engine.mapping import map_step
 from asicsim.kernels.sketch import sketch_counts
-from asicsim.studies.compare_rules import parse_rules, state_bytes, trained_accuracy
+from asicsim.studies.compare_rules import common_budget, parse_rules, state_bytes, trained_accuracy
 from asicsim.studies.step import simulate
 from asicsim.workload.backward import FeedbackOp
 from asicsim.workload.lowering import GemmOp, lower_step
@@ -161,8 +162,8 @@ def test_trained_accuracy_reads_records(tmp_path):
         (d / "summary.json").write_text(json.dumps({"network": "lenet5", "update": "full", "rank": None,
                                                     "backward": "dfa", "final_test_accuracy": acc}))
     assert trained_accuracy("lenet5", UpdateConfig(backward="dfa"), tmp_path) == (
-        pytest.approx(0.85), 2, "accuracy_lenet5/dfa_s0 accuracy_lenet5/dfa_s1")
-    assert trained_accuracy("lenet5", UpdateConfig(), tmp_path) == (None, 0, "")
+        pytest.approx(0.85), 2, "accuracy_lenet5/dfa_s0 accuracy_lenet5/dfa_s1", "mean final accuracy of 2 records")
+    assert trained_accuracy("lenet5", UpdateConfig(), tmp_path) == (None, 0, "", "")
     # a learning-rate search run (trained on a split, its rate possibly bad) is not a record
     d = tmp_path / "accuracy_study" / "search" / "dfa_lr0.2"
     d.mkdir(parents=True)
@@ -254,3 +255,30 @@ def test_bdfa_feedback_on_the_vector_unit(lenet, edge):
             assert mo.unit == "vector" and mo.macs == 0 and mo.array_adds == 0
             assert mo.vector_ops == B * 10 * LENET_OUTS[op.layer]
             assert mo.compute_cycles >= mo.vector_ops / edge.vector.lanes
+
+
+def test_trained_accuracy_prefers_the_study_index(tmp_path):
+    """The accuracy study's index (searched rate, 3-seed finals per budget) wins over pooled records,
+    at the budget every rule shown has; a broken index is a clear error."""
+    rec = tmp_path / "accuracy_lenet5" / "full_old"
+    rec.mkdir(parents=True)
+    (rec / "summary.json").write_text(json.dumps({"network": "lenet5", "update": "full", "final_test_accuracy": 0.5}))
+    sb = {"network": "lenet5", "update": "sbpca", "rank": 4, "sub_batch": 32, "backward": "bp"}
+    entries = [{"network": "lenet5", "update": "full", "rank": None, "sub_batch": None, "backward": "bp",
+                "epochs": ep, "lr": 0.1, "test_accuracy": {"0": a, "1": a + 0.02}, "folders": [f"f{ep}_0", f"f{ep}_1"]}
+               for ep, a in ((2, 0.80), (5, 0.86))] + [sb | {"epochs": 2, "lr": 0.2, "test_accuracy": {"0": 0.7},
+                                                           "folders": ["s2"]}]
+    idx = tmp_path / "accuracy_study" / "chosen.json"
+    idx.parent.mkdir()
+    idx.write_text(json.dumps({"entries": entries}))
+    full, sbpca = UpdateConfig(), UpdateConfig(rule="sbpca", rank=4, sub_batch=32)
+    assert trained_accuracy("lenet5", full, tmp_path) == (
+        pytest.approx(0.87), 2, "f5_0 f5_1", "accuracy study: epoch 5, lr 0.1 from its search, mean of 2 seeds")
+    assert common_budget("lenet5", [full], tmp_path) == 5
+    assert common_budget("lenet5", [full, sbpca], tmp_path) == 2
+    assert trained_accuracy("lenet5", full, tmp_path, 2)[:3] == (pytest.approx(0.81), 2, "f2_0 f2_1")
+    # sbpca at another rank is not in the index, and has no record either
+    assert trained_accuracy("lenet5", UpdateConfig(rule="sbpca", rank=2), tmp_path)[0] is None
+    idx.write_text("{not json")
+    with pytest.raises(InputError, match="chosen.json.*field 'entries'"):
+        trained_accuracy("lenet5", full, tmp_path)

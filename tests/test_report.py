@@ -131,7 +131,8 @@ def test_rules_report(folders):
     assert checked == 3 * 10     # every numeric column of every row
     acc = {r["rule"]: (r["test accuracy"], r["accuracy from"]) for r in rows}
     assert acc["sbpca_k3"] == ("–", "–")
-    assert acc["full"][1].startswith("mean of ") and acc["dfa"][1].startswith("mean of ")
+    # the repo's accuracy study has LeNet-5 full and dfa: both at its common budget, 2 epochs
+    assert acc["full"][1].startswith("accuracy study: epoch 2, lr ") and acc["dfa"][1].startswith("accuracy study: epoch 2")
     recs = md_table(md, "Trained records behind the accuracy column")
     assert [r["rule"] for r in recs] == ["full", "dfa"] and "accuracy_" in recs[0]["records (benchmarks/results/…)"]
     ratios = md_table(md, "Relative to full")

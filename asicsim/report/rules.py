@@ -35,9 +35,13 @@ def read_rules_csv(p: Path) -> pd.DataFrame:
 
 
 def accuracy_source(row: pd.Series) -> str:
-    """'mean of N runs' (the folders are listed under the table), or – without a record."""
+    """How the accuracy was formed (the folders are listed under the table), or – without a record;
+    tables written before ``accuracy_basis`` existed say 'mean of N runs'."""
     if pd.isna(row["accuracy"]):
         return NONE
+    basis = row.get("accuracy_basis")
+    if isinstance(basis, str) and basis:
+        return basis
     n = int(row["accuracy_runs"])
     return f"mean of {n} run{'s' if n != 1 else ''}"
 
@@ -109,9 +113,11 @@ def rules_report(d: Path, fig_dir: Path) -> Doc:
     doc.p(" ".join(head))
     doc.p("Training state = bytes a rule keeps besides weights and activations (full: the gradient G; "
           "sbpca: Δ, X, σ; sketch: D̃, X̃; dfa/bdfa: + the feedback matrices F; momentum buffers where momentum "
-          "is on). Test accuracy = "
-          "mean final test accuracy of the trainer's records of this network with the same update rule, "
-          f"rank and backward rule (at whatever batch and epochs they were trained); {NONE} where none exists.")
+          "is on). Test accuracy: from the accuracy study (`benchmarks/accuracy_study.py --study rules`) "
+          "where it trained this network with the same update rule, rank and backward rule — its final runs "
+          "at the rule's searched learning rate, at the longest epoch budget it has for all the rules shown; otherwise the mean final test accuracy of "
+          "the trainer's records of that rule (at whatever batch, epochs and rate they were trained); "
+          f"{NONE} where none exists. The column 'accuracy from' says which.")
     doc.h("Side by side")
     doc.table(rules_table(r), "One training step per rule")
     ratios = ratio_table(r, base)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -78,42 +79,101 @@ def state_bytes(lowered: Lowered, update: UpdateConfig) -> int:
     return sum(b for name, b in sizes.items() if counted(name))
 
 
-def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RESULTS_DIR) -> tuple[float | None, int, str]:
-    """(mean final test accuracy, number of runs, their folders) over the trainer's records
-    ``benchmarks/results/accuracy_*/**/summary.json`` of this network, update rule, rank (and
-    sub-batch for sbpca) and backward rule — at whatever batch and epochs they were trained (the
-    folders say which), leaving out learning-rate search runs (``n_val``); (None, 0, "") when there
-    is none."""
+class TrainedAccuracy(NamedTuple):
+    accuracy: float | None   # test accuracy, fraction
+    runs: int
+    records: str             # the run folders, space-separated, relative to benchmarks/results/
+    basis: str               # how ``accuracy`` was formed ("" without a record)
+
+
+STUDY_INDEX = Path("accuracy_study") / "chosen.json"
+
+
+def _matches(rec: dict, network: str, update: UpdateConfig) -> bool:
+    if rec.get("network") != network or rec.get("update") != update.rule:
+        return False
+    if update.rule != "full" and rec.get("rank") != update.rank:
+        return False
+    if update.rule == "sbpca" and rec.get("sub_batch") not in (None, update.sub_batch):
+        return False
+    return (rec.get("backward") or "bp") == update.backward
+
+
+def _study_entries(network: str, update: UpdateConfig, results_dir: Path) -> list[dict]:
+    """The accuracy study's index entries (``accuracy_study/chosen.json``, one per rule and epoch
+    budget: the searched rate and its final runs) of this network and rule."""
+    f = results_dir / STUDY_INDEX
+    if not f.exists():
+        return []
+    try:
+        return [e for e in json.loads(f.read_text())["entries"] if _matches(e, network, update)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"unreadable accuracy-study index ({e})", file=f, field="entries",
+                         allowed="the file benchmarks/accuracy_study.py --study rules writes") from None
+
+
+def common_budget(network: str, updates: list[UpdateConfig], results_dir: Path = RESULTS_DIR) -> int | None:
+    """The longest epoch budget the accuracy study has for every one of these rules that it
+    trained, so that one table compares accuracies at one budget (None: no common budget)."""
+    sets = [s for u in updates if (s := {e["epochs"] for e in _study_entries(network, u, results_dir)})]
+    common = set.intersection(*sets) if sets else set()
+    return max(common) if common else None
+
+
+def _study_accuracy(network: str, update: UpdateConfig, results_dir: Path,
+                    epochs: int | None) -> TrainedAccuracy | None:
+    """The study's final runs at the rule's searched rate, at budget ``epochs`` where it has it,
+    else at its longest; None where the study has no entry."""
+    hits = _study_entries(network, update, results_dir)
+    if not hits:
+        return None
+    at = [e for e in hits if e["epochs"] == epochs]
+    e = at[0] if at else max(hits, key=lambda e: e["epochs"])
+    accs = list(e["test_accuracy"].values())
+    return TrainedAccuracy(sum(accs) / len(accs), len(accs), " ".join(e["folders"]),
+                           f"accuracy study: epoch {e['epochs']}, lr {e['lr']:g} from its search, "
+                           f"mean of {len(accs)} seeds")
+
+
+def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RESULTS_DIR,
+                     epochs: int | None = None) -> TrainedAccuracy:
+    """Test accuracy of this network, update rule, rank (and sub-batch for sbpca) and backward rule
+    from the trainer's records. The accuracy study's final runs at the rule's searched rate come
+    first (one protocol for every rule; at budget ``epochs`` where it has it, else its longest);
+    else the mean final test accuracy over all records
+    ``benchmarks/results/accuracy_*/**/summary.json`` — at whatever batch, epochs and rate they
+    were trained (the folders say which), leaving out learning-rate search runs (``n_val``)."""
+    study = _study_accuracy(network, update, results_dir, epochs)
+    if study is not None:
+        return study
     accs, where = [], []
     for f in sorted(results_dir.glob("accuracy_*/**/summary.json")):
         try:
             s = json.loads(f.read_text())
         except (OSError, ValueError):
             continue
-        if s.get("network") != network or s.get("update") != update.rule:
+        if not _matches(s, network, update) or s.get("final_test_accuracy") is None:
             continue
         if s.get("n_val"):      # a learning-rate search run (trained on a split, some rates bad)
             continue
-        if update.rule != "full" and s.get("rank") != update.rank:
-            continue
-        if update.rule == "sbpca" and s.get("sub_batch") not in (None, update.sub_batch):
-            continue
-        if (s.get("backward") or "bp") != update.backward or s.get("final_test_accuracy") is None:
-            continue
         accs.append(float(s["final_test_accuracy"]))
         where.append(str(f.parent.relative_to(results_dir)))
-    return (sum(accs) / len(accs), len(accs), " ".join(where)) if accs else (None, 0, "")
+    if not accs:
+        return TrainedAccuracy(None, 0, "", "")
+    return TrainedAccuracy(sum(accs) / len(accs), len(accs), " ".join(where),
+                           f"mean final accuracy of {len(accs)} record{'s' if len(accs) != 1 else ''}")
 
 
 def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tuple[str, UpdateConfig]],
                   progress=None, results_dir: Path = RESULTS_DIR) -> RuleComparison:
     rows, tables = [], []
+    budget = common_budget(net.name, [u for _, u in rules], results_dir)
     for label, upd in rules:
         # rules that lower to the same ops (hybrid where the only FC layer is the classifier) hit
         # the engine's memo; the lowered ops also give the rule's state bytes
         r, lowered, _ = simulate_detail(hw, net, batch, upd)
         s = r.summary
-        acc, n_acc, acc_from = trained_accuracy(net.name, upd, results_dir)
+        acc = trained_accuracy(net.name, upd, results_dir, budget)
         row = {"rule": label, "update": upd.rule, "rank": upd.rank if upd.rule != "full" else 0,
                "backward": upd.backward, "cycles": s["total_cycles"], "time_ms": s["time_s"] * 1e3,
                "macs": s["macs"], "dram_bytes": s["dram_read_bytes"] + s["dram_write_bytes"],
@@ -123,9 +183,10 @@ def compare_rules(hw: HardwareConfig, net: Network, batch: int, rules: list[tupl
         for ph in PHASES:
             row[f"cycles_{ph}"] = s["phases"].get(ph, {}).get("cycles", 0.0)
         row["state_bytes"] = state_bytes(lowered, upd)
-        row["accuracy"] = acc
-        row["accuracy_runs"] = n_acc
-        row["accuracy_records"] = acc_from
+        row["accuracy"] = acc.accuracy
+        row["accuracy_runs"] = acc.runs
+        row["accuracy_records"] = acc.records
+        row["accuracy_basis"] = acc.basis
         rows.append(row)
         t = r.layers.copy()
         for i, (col, val) in enumerate((("rule", label), ("update", upd.rule), ("rank", row["rank"]),
