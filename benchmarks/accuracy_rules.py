@@ -94,6 +94,27 @@ NETWORKS = {
 # one FC layer, so the trainer refuses it (exit 2); the report lists it as n/a
 
 
+# runs at one shared rate 0.05 on LeNet-5, no search (the records the target section compares the
+# searched protocols with): folder -> (epochs, {run name: trainer arguments}), seeds SEEDS
+FIXED_LR = 0.05
+FIXED_RATE = {
+    "shared_lr0.05": (5, {"full": RULES["full"], "sbpca_k4": RULES["sbpca_k4"]}),
+    "lenet5_variants": (2, {f"sbpca_k4_s{s}": ["--update", "sbpca", "--rank", "4", "--sub-batch", str(s)]
+                            for s in (8, 128)}),
+}
+
+
+def fixed_dir(folder: str, run: str, seed: int) -> Path:
+    return OUT / folder / f"{run}_seed{seed}"
+
+
+def fixed_command(folder: str, run: str, seed: int) -> list[str]:
+    epochs, runs = FIXED_RATE[folder]
+    return ["python", "-m", "asicsim", "train", "--network", "lenet5", *COMMON, "--schedule", "constant",
+            "--epochs", str(epochs), *runs[run], "--lr", f"{FIXED_LR:g}", "--seed", str(seed), "--quiet",
+            "--out", str(fixed_dir(folder, run, seed).relative_to(ROOT))]
+
+
 def budgets(net: str, rule: str) -> tuple[int, ...]:
     spec = NETWORKS[net]
     return spec["budgets"].get(rule, spec["default_budgets"])
@@ -197,6 +218,11 @@ def tasks():
                 d = final_dir(net, rule, lr, seed)
                 if not _done(d):
                     yield d, command(net, rule, lr, seed)
+    for folder, (_, runs) in FIXED_RATE.items():
+        for run in runs:
+            for seed in SEEDS:
+                if not _done(fixed_dir(folder, run, seed)):
+                    yield fixed_dir(folder, run, seed), fixed_command(folder, run, seed)
 
 
 def run(cmd: list[str]) -> tuple[int, float, str]:
@@ -317,6 +343,14 @@ def _plot(net: str, points: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _gap(full: dict[int, float], other: dict[int, float], bold: bool = False) -> tuple[list[int], str]:
+    """(seeds both have, 'gap per seed …, mean … pp' in pp) of full − other."""
+    both = sorted(set(full) & set(other))
+    gaps = [100 * (full[sd] - other[sd]) for sd in both]
+    m = f"{np.mean(gaps):+.2f} pp" if gaps else ""
+    return both, f"gap per seed {', '.join(f'{g:+.2f}' for g in gaps)} pp, mean {f'**{m}**' if bold else m}"
+
+
 def _target(L: list[str]) -> None:
     L.append("\n## SBPCA rank 4 vs full, LeNet-5, batch 64 (target: within 1.0 pp at 2 and at 5 epochs, "
              "mean over 3 seeds)\n")
@@ -327,51 +361,40 @@ def _target(L: list[str]) -> None:
         for b in bs:
             lf, f_, _ = finals(net, "full", b, v1)
             ls, s_, _ = finals(net, "sbpca_k4", b, v1)
-            both = sorted(set(f_) & set(s_))
+            both, gap = _gap(f_, s_, bold=True)
             if not both:
                 L.append(f"- {label}, {b} epochs: not finished yet.")
                 continue
-            gaps = [100 * (f_[sd] - s_[sd]) for sd in both]
-            verdict = (("**met**" if np.mean(gaps) <= 1.0 else "**NOT met**") if len(both) == 3
+            mean = np.mean([f_[sd] - s_[sd] for sd in both]) * 100
+            verdict = (("**met**" if mean <= 1.0 else "**NOT met**") if len(both) == 3
                        else f"not decided: {len(both)} of 3 seeds")
             L.append(f"- {label}, {b} epochs (full at its searched lr {lf:g}, sbpca at {ls:g}), seeds {both}: full "
-                     f"{_ms(f_[sd] for sd in both)}, sbpca k=4 {_ms(s_[sd] for sd in both)}; gap per seed "
-                     f"{', '.join(f'{g:+.2f}' for g in gaps)} pp, mean **{np.mean(gaps):+.2f} pp**: {verdict}.")
-    lf, f_, _ = finals("lenet5", "full", 2)
-    lv, v_, _ = finals("lenet5", "svd_k4", 2)
-    both = sorted(set(f_) & set(v_))
-    if both:   # the reference: is the gap the streaming estimate or the rank-4 truncation itself?
-        gaps = [100 * (f_[sd] - v_[sd]) for sd in both]
-        L.append(f"- Reference, exact rank-4 SVD of every batch gradient (`svd_k4`, v2 search, lr {lv:g}), "
-                 f"2 epochs, seeds {both}: {_ms(v_[sd] for sd in both)}; gap to full per seed "
-                 f"{', '.join(f'{g:+.2f}' for g in gaps)} pp, mean {np.mean(gaps):+.2f} pp.")
-    l8, k8, _ = finals("lenet5", "sbpca_k8", 2)
-    both = sorted(set(f_) & set(k8))
-    if both:
-        gaps = [100 * (f_[sd] - k8[sd]) for sd in both]
-        L.append(f"- Reference, SBPCA at rank 8 (`sbpca_k8`, v2 search, lr {l8:g}), 2 epochs, seeds {both}: "
-                 f"{_ms(k8[sd] for sd in both)}; gap to full per seed {', '.join(f'{g:+.2f}' for g in gaps)} pp, "
-                 f"mean {np.mean(gaps):+.2f} pp.")
-    shared = OUT / "shared_lr0.05"
-    if shared.exists():
-        rows = {(r, sd): _summary(shared / f"{r}_seed{sd}") for r in ("full", "sbpca_k4") for sd in SEEDS}
-        if all(rows.values()):
-            for b in (2, 5):
-                g = [100 * (rows["full", sd]["test_accuracy_per_epoch"][b - 1]
-                            - rows["sbpca_k4", sd]["test_accuracy_per_epoch"][b - 1]) for sd in SEEDS]
-                L.append(f"- Earlier protocol, one lr 0.05 for both rules (no search; "
-                         f"`{shared.relative_to(ROOT)}/`): {b} epochs, gap per seed "
-                         f"{', '.join(f'{x:+.2f}' for x in g)} pp, mean {np.mean(g):+.2f} pp.")
-            # SBPCA's sub-batch s at the same shared rate (2-epoch runs; s = 32 is the row above)
-            for s in (8, 128):
-                var = [_summary(OUT / "lenet5_variants" / f"sbpca_k4_s{s}_seed{sd}") for sd in SEEDS]
-                if all(var):
-                    g = [100 * (rows["full", sd]["test_accuracy_per_epoch"][1] - v["test_accuracy_per_epoch"][1])
-                         for sd, v in zip(SEEDS, var)]
-                    L.append(f"- Same shared lr 0.05, SBPCA sub-batch s = {s} pairs instead of 32 "
-                             f"(`{(OUT / 'lenet5_variants').relative_to(ROOT)}/sbpca_k4_s{s}_seed*`): 2 epochs, "
-                             f"sbpca {_ms(v['test_accuracy_per_epoch'][1] for v in var)}, gap per seed "
-                             f"{', '.join(f'{x:+.2f}' for x in g)} pp, mean {np.mean(g):+.2f} pp.")
+                     f"{_ms(f_[sd] for sd in both)}, sbpca k=4 {_ms(s_[sd] for sd in both)}; {gap}: {verdict}.")
+    _, f_, _ = finals("lenet5", "full", 2)
+    # the references: is the gap the streaming estimate or the rank-4 truncation, and which rank meets it?
+    for rule, what in (("svd_k4", "exact rank-4 SVD of every batch gradient"), ("sbpca_k8", "SBPCA at rank 8")):
+        lr, accs, _ = finals("lenet5", rule, 2)
+        both, gap = _gap(f_, accs)
+        if both:
+            L.append(f"- Reference, {what} (`{rule}`, v2 search, lr {lr:g}), 2 epochs, seeds {both}: "
+                     f"{_ms(accs[sd] for sd in both)}; {gap.replace('gap', 'gap to full', 1)}.")
+    epoch_acc = {folder: {run: {sd: s["test_accuracy_per_epoch"] for sd in SEEDS
+                                if (s := _summary(fixed_dir(folder, run, sd)))} for run in runs}
+                 for folder, (_, runs) in FIXED_RATE.items()}
+    shared = epoch_acc["shared_lr0.05"]
+    if all(len(v) == len(SEEDS) for v in shared.values()):
+        at = lambda runs, b: {sd: a[b - 1] for sd, a in runs.items()}  # noqa: E731
+        for b in (2, 5):
+            L.append(f"- Earlier protocol, one lr {FIXED_LR:g} for both rules (no search; "
+                     f"`{(OUT / 'shared_lr0.05').relative_to(ROOT)}/`): {b} epochs, "
+                     f"{_gap(at(shared['full'], b), at(shared['sbpca_k4'], b))[1]}.")
+        # SBPCA's sub-batch s at the same shared rate (2-epoch runs; s = 32 is the row above)
+        for run, accs in epoch_acc["lenet5_variants"].items():
+            if len(accs) == len(SEEDS):
+                s = run.rsplit("_s", 1)[1]
+                L.append(f"- Same shared lr {FIXED_LR:g}, SBPCA sub-batch s = {s} pairs instead of 32 "
+                         f"(`{(OUT / 'lenet5_variants').relative_to(ROOT)}/{run}_seed*`): 2 epochs, "
+                         f"sbpca {_ms(at(accs, 2).values())}, {_gap(at(shared['full'], 2), at(accs, 2))[1]}.")
 
 
 def write_index() -> Path:
@@ -452,6 +475,9 @@ def report() -> Path:
                 L.append(" ".join(cmd).replace("0.01", "LR").replace("--seed 0 --quiet --out "
                          "benchmarks/results/accuracy_study/final", "--seed S --quiet --out "
                          "benchmarks/results/accuracy_study/final").replace("_seed0", "_seedS"))
+    for folder, (_, runs) in FIXED_RATE.items():
+        L += [" ".join(fixed_command(folder, run, 0)).replace("--seed 0", "--seed S").replace("_seed0", "_seedS")
+              for run in runs]
     L.append("```\n")
     notes = OUT / "NOTES.md"
     if notes.exists():
