@@ -7,6 +7,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+QUOTE_CHARS = 80  # the most of any input value a message quotes
+
+
+def short(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so no message renders an unbounded input.
+
+    Containers are summarised before repr is taken (an alias-expanded list can be huge)."""
+    if isinstance(value, (list, tuple, dict, set)) and len(value) > 8:
+        kind = type(value).__name__
+        value = f"<{kind} of {len(value)} items>"
+        return value
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails still gets a message
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class InputError(Exception):
     """A user-facing input problem (file, field, value, what is allowed). Exit code 2 in the CLI."""
@@ -21,7 +38,7 @@ class InputError(Exception):
         head = ": ".join(parts)
         text = message
         if value is not None:
-            text += f" (got {value!r})"
+            text += f" (got {short(value)})"
         if allowed:
             text += f"; allowed: {allowed}"
         super().__init__(f"{head}: {text}" if head else text)
@@ -43,9 +60,10 @@ def pydantic_to_input_error(exc: Exception, file: str | Path | None, prefix: str
         loc = f"{prefix}{loc}" if prefix else loc
         first_field = first_field or loc
         val = err.get("input")
-        val_txt = "" if isinstance(val, dict) else f" (got {val!r})"
+        val_txt = "" if isinstance(val, dict) else f" (got {short(val)})"
         lines.append(f"field '{loc}': {err.get('msg')}{val_txt}")
-    msg = "; ".join(lines)
+    more = f"; and {len(lines) - 3} more" if len(lines) > 3 else ""
+    msg = "; ".join(lines[:3]) + more
     out = InputError(msg, file=file)
     out.field = first_field
     return out

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from asicsim.errors import InputError
+from asicsim.inputs import load_yaml  # noqa: F401  (the guarded loader, re-exported for the stage loaders)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
@@ -17,19 +16,6 @@ NETWORKS_DIR = MODELS_DIR / "networks"
 ACCELERATORS_DIR = MODELS_DIR / "accelerators"
 STUDIES_DIR = MODELS_DIR / "studies"
 SYSTEMS_DIR = MODELS_DIR / "systems"
-
-
-def load_yaml(path: Path) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"malformed YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from None
 
 
 def resolve_preset(name_or_path: str | Path, folder: Path, kind: str) -> Path:

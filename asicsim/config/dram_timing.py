@@ -70,7 +70,7 @@ TIMING_FIELDS = tuple(DRAM_TIMINGS["ddr4"])
 class DramTimingConfig(BaseModel):
     """``dram.timing``: any of the banked model's device numbers (ns, bytes, pJ); unset ones come
     from the preset. Without a preset every field must be given."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     sub_channels: int | None = Field(None, gt=0, le=64)
     banks: int | None = Field(None, gt=0, le=1024)
     burst_bytes: int | None = Field(None, gt=0, le=4096)

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_valid
 
 from asicsim.config.dram_timing import DramTimingConfig
 from asicsim.config.energy_table import apply_energy_table
+from asicsim.inputs import Strict
 from asicsim.errors import InputError, validated
 from asicsim.presets import ACCELERATORS_DIR, load_yaml, resolve_preset
 
@@ -69,8 +70,8 @@ DRAM_PRESETS: dict[str, tuple[float, int, float, float, float, float]] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Strict):
+    """Schema base: see `asicsim.inputs.Strict` (unknown keys refused, frozen, finite numbers)."""
 
 
 class ArrayConfig(_Strict):

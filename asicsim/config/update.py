@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import Field, model_serializer
+
+from asicsim.inputs import Strict
 
 # fields added after recorded outputs existed: left out of dumps while at their default, so every
 # summary.json and sweep key written before them stays byte-identical
 _QUIET_DEFAULTS = {"backward": "bp", "sketch_method": "auto"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Strict):
+    """Schema base: see `asicsim.inputs.Strict` (unknown keys refused, frozen, finite numbers)."""
 
 
 class UpdateConfig(_Strict):

@@ -48,7 +48,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from asicsim.inputs import Strict
 
 from asicsim.config.hardware import (
     ArrayConfig,
@@ -70,8 +72,8 @@ ALLOWED_ROOTS = ", ".join(RUN_ROOTS + HW_ROOTS)
 DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int_uniform", "int_log_uniform", "pow2")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Strict):
+    """Schema base: see `asicsim.inputs.Strict` (unknown keys refused, frozen, finite numbers)."""
 
 
 class BaseSpec(_Strict):

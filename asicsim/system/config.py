@@ -38,6 +38,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from asicsim.inputs import Strict
 from asicsim.errors import InputError, validated
 from asicsim.presets import SYSTEMS_DIR, load_yaml, resolve_preset
 
@@ -49,8 +50,8 @@ TOPOLOGIES = ("ring", "fully_connected", "switch", "torus2d", "hierarchical")
 DEFAULT_LINKS = {"ring": 2, "switch": 1, "torus2d": 4}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Strict):
+    """Schema base: see `asicsim.inputs.Strict` (unknown keys refused, frozen, finite numbers)."""
 
 
 class LinkConfig(_Strict):

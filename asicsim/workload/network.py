@@ -40,7 +40,7 @@ def _pair(v: IntPair) -> tuple[int, int]:
 
 
 class _Layer(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str
     input: str | None = None
 
@@ -125,14 +125,14 @@ LAYER_TYPES = "conv, linear, maxpool, avgpool, global_avgpool, relu, relu6, batc
 
 
 class InputShape(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     channels: int = Field(gt=0)
     height: int = Field(gt=0)
     width: int = Field(gt=0)
 
 
 class NetworkFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str
     description: str = ""
     source: str = ""
