@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asicsim.config.update import UpdateConfig
-from asicsim.workload.lowering import sbpca_rank
+from asicsim.workload.lowering import sbpca_pays, sbpca_rank
 from asicsim.workload.network import ConvLayer, Layer, Network
 from asicsim.workload.powersgd import compresses, powersgd_rank
 
@@ -59,7 +59,7 @@ def layer_payload(l: Layer, update: UpdateConfig, grad_bytes: int) -> LayerPaylo
     g = _groups(l)
     m = m_total // g
     bias = (l.params - m_total * n) * grad_bytes
-    if update.rule == "sbpca":
+    if update.rule == "sbpca" and sbpca_pays(update.rank, m, n, g):   # else: the dense gradient
         k = sbpca_rank(update.rank, m, n)
         vals = g * k * (m + n + 1)
         return LayerPayload(l.name, dense, bias, vals * grad_bytes, 0, vals)
