@@ -64,7 +64,7 @@ def execute(args) -> int:
     base = update_from_args(args, "full", ranks[0])
     system = system_from_args(args)
     out = Path(args.out) if args.out else Path("reports") / f"compare_{net.name}_{hw.name}_b{args.batch}"
-    with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False) as bar:
+    with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False, disable=None) as bar:
         cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1), system=system)
     out.mkdir(parents=True, exist_ok=True)
     cmp.table.to_csv(out / "compare.csv", index=False)
@@ -99,7 +99,7 @@ def execute_rules(args, t0: float) -> int:
     for _, upd in rules:
         check_backward(net, upd.backward, field="--rules")
     out = Path(args.out) if args.out else Path("reports") / f"rules_{net.name}_{hw.name}_b{args.batch}"
-    with tqdm(total=len(rules), desc="rules", unit="rule", leave=False) as bar:
+    with tqdm(total=len(rules), desc="rules", unit="rule", leave=False, disable=None) as bar:
         cmp = compare_rules(hw, net, args.batch, rules, progress=lambda _label: bar.update(1))
     out.mkdir(parents=True, exist_ok=True)
     cmp.rows.to_csv(out / "rules.csv", index=False)
