@@ -15,9 +15,10 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
-RES = HERE / "results"
+RES = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 
 
 def main() -> None:

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from asicsim.kernels.sketch import sketch_counts, sketch_gradient, sketch_gradient_ref
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
-RES = Path(__file__).resolve().parent / "results"
+RES = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 SHAPES = [("lenet5 conv1 (B=64)", 6, 25, 64 * 28 * 28), ("lenet5 conv2 (B=64)", 16, 150, 64 * 10 * 10),
           ("lenet5 fc1 (B=64)", 120, 400, 64), ("conv 64×576, 8192 pairs", 64, 576, 8192)]
 
@@ -57,6 +58,7 @@ def main(k: int = 4) -> None:
             "what the trainer and the hardware model use.", "",
             (f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (times indicative), "
              f"Python {platform.python_version()}."), ""] + rows
+    RES.mkdir(parents=True, exist_ok=True)
     (RES / "sketch_kernel.md").write_text("\n".join(text) + "\n")
 
 

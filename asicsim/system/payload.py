@@ -1,7 +1,7 @@
 """What each layer sends for data-parallel sync, per update rule (bytes per chip contribution).
 
 * ``full``: the gradient of every parameter, m·n (+ bias m) per weighted layer and 2·C per
-  batch-norm layer, all-reduced (DESIGN.md §2: payload m·n).
+  batch-norm layer, all-reduced (payload m·n).
 * ``sbpca``: the rank-k factors Δ (m×k), X (n×k), σ (k) of each weighted layer — k(m+n+1) values
   per group, k = min(k, m, n) as in the simulated rule — plus biases and batch-norm parameters
   dense. **Combining:** the chips' factors cannot be summed (Σᵢ Δᵢσᵢ Xᵢᵀ is not a product of

@@ -96,7 +96,7 @@ class VectorOp:
 
 @dataclass(frozen=True)
 class SbpcaOp:
-    """SBPCA weight-gradient work of one layer (DESIGN.md §2): the batch's ``pairs`` (δ, x) pairs
+    """SBPCA weight-gradient work of one layer (streaming batch PCA, `asicsim/kernels/sbpca.py`): the batch's ``pairs`` (δ, x) pairs
     stream through the rank-k factors in sub-batches of ``s``; ``counts`` are the kernel's own
     (`asicsim.kernels.sbpca_counts`) for one group. x and δ are the tensors the full-gradient dW
     GEMM would stream; ``delta``, ``xf``, ``sigma`` are the persistent factors (fp32)."""
@@ -255,7 +255,7 @@ def sbpca_update_ops(layer: str, m: int, n: int, g: int, w: Tensor, G: Tensor, u
                      bias: int, ob: int, ab: int) -> list[Op]:
     """Digital: expand Ĝ = (Δ·diag(σ·N))·Xᵀ on the array (M = m, K = k, N = n: m·n·k MACs), then the
     same SGD read-modify-write of W as `full`. Ĝ is produced tile by tile from the on-chip factors
-    and applied at once (DESIGN.md §2: "m·n·k MACs to expand, read/write W"), so it never goes to
+    and applied at once (m·n·k MACs to expand, then W read and written once), so it never goes to
     DRAM — unlike full's G, which is a reduction over the whole batch and stays on chip only when
     all of it fits. Momentum, if asked for, is kept on the dense Ĝ
     (m·n more persistent numbers): that gives back SBPCA's memory saving and the results show it.
