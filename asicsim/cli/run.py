@@ -1,7 +1,9 @@
 """``asicsim run``: simulate one training step (or chosen phases) and write layers.csv + summary.json.
 
-With no network/accelerator arguments it runs the default study (ResNet-18, batch 32, ``edge``)
-into ``reports/resnet18_edge_b32/`` (under the working directory).
+With no network/accelerator arguments it runs the default study (ResNet-18, batch 32, ``edge``).
+Without ``--out`` it writes to ``out/<network>_<accelerator>_b<batch>/`` under the working directory
+(``out/`` is untracked, so a run never rewrites a committed report; ``make study`` writes the
+committed record ``reports/resnet18_edge_b32/`` with an explicit ``--out``).
 """
 from __future__ import annotations
 
@@ -79,7 +81,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflow", choices=["ws", "os", "is"], help="override the accelerator's dataflow")
     p.add_argument("--topology", metavar="CSV", help="SCALE-Sim topology CSV instead of --network")
     p.add_argument("--gemm", action="store_true", help="--topology is in SCALE-Sim's GEMM (M,N,K) format")
-    p.add_argument("--out", help="output folder [reports/<network>_<accelerator>_b<batch>]")
+    p.add_argument("--out", help="output folder [out/<network>_<accelerator>_b<batch>]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html with figures")
     add_system_arguments(p)
 
@@ -179,7 +181,7 @@ def execute(args) -> int:
         raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",
                          allowed="--update resist with --system FILE|PRESET")
     suffix = f"_{system.name}_x{system.chips}" if system is not None else ""
-    out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}{suffix}"
+    out = Path(args.out) if args.out else Path("out") / f"{net.name}_{hw.name}_b{batch}{suffix}"
     if system is not None:
         from asicsim.studies.multichip import check_phases, simulate_system
         check_phases(phases)

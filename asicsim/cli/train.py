@@ -2,7 +2,7 @@
 rank-k SVD updates, and write ``history.csv`` + ``summary.json``.
 
     asicsim train --network lenet5 --dataset fashion-mnist --update sbpca --rank 4 --sub-batch 32 \\
-                  --batch 64 --epochs 5 --lr 0.05 --seed 0 --out reports/train/lenet5-sbpca4
+                  --batch 64 --epochs 5 --lr 0.05 --seed 0 --out out/train/lenet5-sbpca4
 """
 from __future__ import annotations
 
