@@ -126,3 +126,30 @@ def test_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stderr", fake)
     assert main(base + ["--out", str(tmp_path / "b")]) == 0
     assert "100%" in fake.getvalue()
+
+
+def test_train_prints_the_input_adaptation(tmp_path, capsys):
+    """An ONNX network with a 3×32×32 input (LeNet-5's ONNX twin, built with onnx.helper) trained on
+    28×28×1 images: the console says how the images were adapted, before training."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    def init(name, *shape):
+        return helper.make_tensor(name, TensorProto.FLOAT, shape, [0.0] * int(__import__("math").prod(shape)))
+
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], kernel_shape=[5, 5], name="conv1"),
+             helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2], name="pool1"),
+             helper.make_node("Flatten", ["p1"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1, name="fc")]
+    graph = helper.make_graph(nodes, "tiny32", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+                              [init("w1", 4, 3, 5, 5), init("w2", 10, 4 * 14 * 14), init("b2", 10)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = tmp_path / "tiny32.onnx"
+    onnx.save(model, str(path))
+    rc = main(["train", "--network", str(path), "--dataset", "tiny", "--epochs", "1", "--limit-train", "64",
+               "--limit-test", "32", "--batch", "32", "--quiet", "--out", str(tmp_path / "t")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "input adapted" in err and "zero-padded 28x28 -> 32x32" in err and "replicated 1 -> 3 channels" in err
