@@ -40,6 +40,9 @@ before any run and identical for every rule:
   rank 8, LeNet-5, 2 epochs): which rank would meet the 2-epoch target? Neither changes the target.
 * **Energy**: `asicsim.studies.cosim` charges each step its simulated cost on ``edge`` (the model
   of ``asicsim train --accelerator edge``), summed over the run's steps.
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

@@ -10,6 +10,9 @@ initial weights and the same batch order); only the update rule differs. Each ru
     python benchmarks/accuracy_study.py --report-only   # rebuild the markdown from the results
     python benchmarks/accuracy_study.py --study rules   # every training rule, LeNet-5 + ResNet-8,
                                                         # 3 seeds (plan: benchmarks/accuracy_rules.py)
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ benchmarks/results/compare_resnet18_<acc>/ and writes benchmarks/results/compare
 per-rule totals and per-layer winners that benchmarks/results/compare_reading.md discusses.
 
     .venv/bin/python benchmarks/bench_compare.py
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

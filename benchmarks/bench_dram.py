@@ -13,6 +13,9 @@ bandwidth model, in one process.
 Writes benchmarks/results/dram_banked.md.
 
     .venv/bin/python benchmarks/bench_dram.py [--repeat 3]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

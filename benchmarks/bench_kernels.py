@@ -8,6 +8,9 @@ minimum over 7 repeats of the mean CPU time per call, with numpy's OpenBLAS pinn
 Trainer part: LeNet-5 on Fashion-MNIST (6,400 training images, batch 64), `full` / `sbpca` /
 `svd` updates, training images per CPU second (forward + backward + update, excluding
 evaluation; single-threaded, so equal to images per wall second on an idle core).
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

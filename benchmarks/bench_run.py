@@ -7,6 +7,9 @@ baseline measured in the same script: the interpreter start-up plus imports alon
 Writes benchmarks/results/run.md.
 
     .venv/bin/python benchmarks/bench_run.py [--repeat 3]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

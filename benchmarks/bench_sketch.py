@@ -4,6 +4,9 @@ ResNet-size conv layer; also the additions each method does (`sketch_counts`). R
 process. Writes benchmarks/results/sketch_kernel.md.
 
     .venv/bin/python benchmarks/bench_sketch.py
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

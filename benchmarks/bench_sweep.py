@@ -12,6 +12,9 @@ includes starting the cluster. ``s/point elapsed`` and ``s/point CPU`` are the m
 simulation times (wall clock and CPU time of the worker); ``busy`` = Σ elapsed / (wall × workers)
 shows how well the workers are kept fed. On a shared machine, elapsed > CPU time means the
 workers waited for a core: compare configurations only at a similar load average.
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

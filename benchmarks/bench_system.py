@@ -9,6 +9,9 @@ simulation plus the replayed timeline) and the interpreter + imports alone.
 Writes benchmarks/results/system.md.
 
     .venv/bin/python benchmarks/bench_system.py [--repeat 3]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

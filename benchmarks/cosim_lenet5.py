@@ -4,6 +4,9 @@ then writes benchmarks/results/cosim_lenet5.md and cosim_lenet5.png (test accura
 energy and time); full histories in benchmarks/results/cosim_lenet5/<rule>/history.csv.
 
     .venv/bin/python benchmarks/cosim_lenet5.py [--epochs 5] [--report-only]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 

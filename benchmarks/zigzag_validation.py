@@ -10,6 +10,9 @@ Writes benchmarks/results/zigzag_validation.md (the record, with the reading) an
 benchmarks/results/zigzag_validation.json (the numbers tests/test_zigzag_energy.py guards).
 
     .venv/bin/python benchmarks/zigzag_validation.py
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
