@@ -1,4 +1,4 @@
-"""Accuracy study of issue 11: every update/backward rule on LeNet-5 and ResNet-8 (Fashion-MNIST),
+"""Accuracy study of the training rules: every update/backward rule on LeNet-5 and ResNet-8 (Fashion-MNIST),
 each at its own learning rate from one documented search, 3 seeds, with the simulated energy of
 each training run (co-simulation on ``edge``).
 
@@ -20,7 +20,7 @@ before any run and identical for every rule:
   60,000 images, full 10,000 test images; ResNet-8 the 6,000-image pool, first 2,000 test images),
   batch 64; the reported number is the TEST accuracy at the budget's epoch, mean ± sample std.
 * **SBPCA target** (item 5): LeNet-5, k = 4, s = 32 pairs, warm start, σ from the first sub-batch
-  (DESIGN.md §2 unchanged): gap = full − sbpca at 2 and at 5 epochs, mean over seeds 0–2, each rule
+  (the SBPCA algorithm unchanged): gap = full − sbpca at 2 and at 5 epochs, mean over seeds 0–2, each rule
   at the rate its search chose for that budget. Target ≤ 1.0 pp.
 * **Variant protocol** ``lenet5_cosine`` (added after the constant-rate search had shown the
   2-epoch gap; reported in full beside it, never mixed into it): the same grid, split, selection
@@ -40,6 +40,9 @@ before any run and identical for every rule:
   rank 8, LeNet-5, 2 epochs): which rank would meet the 2-epoch target? Neither changes the target.
 * **Energy**: `asicsim.studies.cosim` charges each step its simulated cost on ``edge`` (the model
   of ``asicsim train --accelerator edge``), summed over the run's steps.
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -54,9 +57,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 ROOT = Path(__file__).resolve().parent.parent
-RES = ROOT / "benchmarks" / "results"
+RES = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 OUT = RES / "accuracy_study"
 SEEDS = (0, 1, 2)
 ACCEL = "edge"
@@ -422,7 +426,7 @@ def write_index() -> Path:
 
 
 def report() -> Path:
-    L = ["# Accuracy study (issue 11): every rule on LeNet-5 and ResNet-8, each at its searched learning rate\n",
+    L = ["# Accuracy study: every rule on LeNet-5 and ResNet-8, each at its searched learning rate\n",
          "Produced by `python benchmarks/accuracy_study.py --study rules` from the run folders under "
          "`benchmarks/results/accuracy_study/{search,final}/` (protocol: the docstring of "
          "`benchmarks/accuracy_rules.py`: v1 fixed before the runs, v2's edge extension added after them). Accuracies in %, mean ± sample std over "

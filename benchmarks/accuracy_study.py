@@ -8,8 +8,11 @@ initial weights and the same batch order); only the update rule differs. Each ru
 
     python benchmarks/accuracy_study.py                 # all runs, 2 at a time (~20 min on 2 cores)
     python benchmarks/accuracy_study.py --report-only   # rebuild the markdown from the results
-    python benchmarks/accuracy_study.py --study rules   # issue 11: every rule, LeNet-5 + ResNet-8,
+    python benchmarks/accuracy_study.py --study rules   # every training rule, LeNet-5 + ResNet-8,
                                                         # 3 seeds (plan: benchmarks/accuracy_rules.py)
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 OUT = RESULTS / "accuracy_lenet5"
 
 COMMON = ["--network", "lenet5", "--dataset", "fashion-mnist", "--batch", "64", "--epochs", "5",
@@ -129,8 +133,9 @@ def main() -> int:
     ap.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     ap.add_argument("--study", choices=("ranks", "rules"), default="ranks",
-                    help="ranks: the LeNet-5 rank study above; rules: issue 11's rules study (every rule on "
+                    help="ranks: the LeNet-5 rank study above; rules: the training-rules study (every rule on "
                          "LeNet-5 and ResNet-8 at its searched lr, 3 seeds, and the SBPCA target)")
     args = ap.parse_args()
     if args.study == "rules":
@@ -147,7 +152,7 @@ def main() -> int:
 
 
 def rules_study(jobs: int, report_only: bool, which: str) -> int:
-    """Issue 11's rules study (search walks, then final runs; see benchmarks/accuracy_rules.py):
+    """The training-rules study (search walks, then final runs; see benchmarks/accuracy_rules.py):
     runs without a summary.json yet, 2 at a time; the report is rebuilt after each run."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import accuracy_rules as AR

@@ -4,6 +4,9 @@ benchmarks/results/compare_resnet18_<acc>/ and writes benchmarks/results/compare
 per-rule totals and per-layer winners that benchmarks/results/compare_reading.md discusses.
 
     .venv/bin/python benchmarks/bench_compare.py
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
-RES = HERE / "results"
+RES = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ bandwidth model, in one process.
 Writes benchmarks/results/dram_banked.md.
 
     .venv/bin/python benchmarks/bench_dram.py [--repeat 3]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from asicsim.config.hardware import DramConfig, load_hardware
 from asicsim.engine.dram import BankedDram, banked_timing
 from asicsim.studies.step import simulate
 from asicsim.workload.network import load_network
+from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,6 +97,7 @@ def run_rows(repeat: int) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     args = ap.parse_args()
     pr = preset_rows()
     rr = run_rows(args.repeat)
@@ -126,8 +131,10 @@ when they arrive (activates, refresh, turnaround, and the controller latency lat
 instead of the whole preset latency) and adds activate + precharge energy. Speed: the link is
 modelled per row segment in numba (`asicsim/engine/dram_kernels.py`), not per burst event.
 """
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "dram_banked.md").write_text(text)
+    res = results_dir(args.record)
+    res.mkdir(parents=True, exist_ok=True)
+    (res / "dram_banked.md").write_text(text)
+    print(f"wrote {res / 'dram_banked.md'}")
     print(text)
 
 

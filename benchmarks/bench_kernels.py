@@ -2,12 +2,15 @@
 
     python benchmarks/bench_kernels.py            # writes benchmarks/results/kernels.md
 
-Kernel part: one sub-batch step (DESIGN.md §2 steps 1-5) on shapes (m, n, s, k), timed as the
+Kernel part: one sub-batch step (the streaming batch PCA step, products 1-5) on shapes (m, n, s, k), timed as the
 minimum over 7 repeats of the mean CPU time per call, with numpy's OpenBLAS pinned to 1 thread
 (the numba kernels are single-threaded; CPU time keeps the comparison fair on a shared machine).
 Trainer part: LeNet-5 on Fashion-MNIST (6,400 training images, batch 64), `full` / `sbpca` /
 `svd` updates, training images per CPU second (forward + backward + update, excluding
 evaluation; single-threaded, so equal to images per wall second on an idle core).
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from asicsim import kernels as K  # noqa: E402
 from asicsim.kernels import jit  # noqa: E402
 from asicsim.kernels import sbpca as sbpca_mod  # noqa: E402
 from asicsim.nn.blas import limit_blas_threads  # noqa: E402
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 SHAPES = [(64, 576, 32, 4), (512, 4608, 32, 8), (4096, 9216, 32, 16)]
 
@@ -128,7 +132,7 @@ def main() -> int:
         lines.append(f"| {upd}{' (k=4, s=32)' if upd == 'sbpca' else ' (k=4)' if upd == 'svd' else ''} | {v:.0f} |")
     lines.append(f"\nOne Fashion-MNIST epoch (60,000 images) at batch 64 therefore takes about "
                  f"{60000 / tr['full']:.0f} s with `full` and {60000 / tr['sbpca']:.0f} s with `sbpca` on one core.\n")
-    out = ROOT / "benchmarks" / "results" / "kernels.md"
+    out = results_dir() / "kernels.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")

@@ -1,12 +1,15 @@
 """Benchmark: wall time of `asicsim run --network resnet18 --batch 32 --accelerator edge`.
 
-Target (issue 2): < 10 s on one core of the 2-core CI machine, goal 2 s. Measured as the median of
+Target: < 10 s on one core of the 2-core CI machine, goal 2 s. Measured as the median of
 N runs of the real command in a subprocess pinned to one core (taskset when available), next to a
 baseline measured in the same script: the interpreter start-up plus imports alone
 (`python -c "import asicsim.cli.run, asicsim.studies.step"`), so the ratio is stable on a noisy machine.
 Writes benchmarks/results/run.md.
 
     .venv/bin/python benchmarks/bench_run.py [--repeat 3]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
 CMD = ["-m", "asicsim", "run", "--network", "resnet18", "--batch", "32", "--accelerator", "edge"]
@@ -39,6 +43,7 @@ def main() -> None:
     ap.add_argument("--against", metavar="DIR",
                     help="also time the same command from an older checkout (its asicsim/ first on PYTHONPATH), "
                          "interleaved with this one: a same-machine ratio")
+    ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     args = ap.parse_args()
     run, old = [], []
     old_env = {**os.environ, "PYTHONPATH": str(Path(args.against).resolve())} if args.against else None
@@ -70,10 +75,12 @@ Measured by `.venv/bin/python benchmarks/bench_run.py --repeat {args.repeat}` on
 {vs}
 Target < 10 s (goal 2 s): {'met' if r < 10 else 'NOT met'}{' (goal met)' if r <= 2 else ''}.
 For comparison, SCALE-Sim 3.0.0 took 860 s for the forward pass alone of this network
-(`../shared/peer_data/scalesim_runs/r18_scale32_os`).
+(its run `r18_scale32_os`, copied in `tests/data/scalesim_runs`).
 """
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "run.md").write_text(text)
+    res = results_dir(args.record)
+    res.mkdir(parents=True, exist_ok=True)
+    (res / "run.md").write_text(text)
+    print(f"wrote {res / 'run.md'}")
     print(text)
 
 

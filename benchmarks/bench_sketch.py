@@ -4,6 +4,9 @@ ResNet-size conv layer; also the additions each method does (`sketch_counts`). R
 process. Writes benchmarks/results/sketch_kernel.md.
 
     .venv/bin/python benchmarks/bench_sketch.py
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from asicsim.kernels.sketch import sketch_counts, sketch_gradient, sketch_gradient_ref
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
-RES = Path(__file__).resolve().parent / "results"
+RES = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 SHAPES = [("lenet5 conv1 (B=64)", 6, 25, 64 * 28 * 28), ("lenet5 conv2 (B=64)", 16, 150, 64 * 10 * 10),
           ("lenet5 fc1 (B=64)", 120, 400, 64), ("conv 64×576, 8192 pairs", 64, 576, 8192)]
 
@@ -57,6 +61,7 @@ def main(k: int = 4) -> None:
             "what the trainer and the hardware model use.", "",
             (f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (times indicative), "
              f"Python {platform.python_version()}."), ""] + rows
+    RES.mkdir(parents=True, exist_ok=True)
     (RES / "sketch_kernel.md").write_text("\n".join(text) + "\n")
 
 

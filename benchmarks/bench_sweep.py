@@ -12,6 +12,9 @@ includes starting the cluster. ``s/point elapsed`` and ``s/point CPU`` are the m
 simulation times (wall clock and CPU time of the worker); ``busy`` = Σ elapsed / (wall × workers)
 shows how well the workers are kept fed. On a shared machine, elapsed > CPU time means the
 workers waited for a core: compare configurations only at a similar load average.
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from asicsim.studies.expand import study_from_dict  # noqa: E402
 from asicsim.studies.sweep import run_sweep  # noqa: E402
+from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 
 def bench_study(n: int, seed: int = 2024) -> dict:
@@ -97,7 +101,8 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=100)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--write", action="store_true", help="write benchmarks/results/sweep.md")
+    ap.add_argument("--write", action="store_true", help="write sweep.md (to out/benchmarks/, or with --record to benchmarks/results/)")
+    ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     ap.add_argument("--memo", type=int, default=0, metavar="N",
                     help="also time N points in-process with the mapping/timing memo off and on")
     args = ap.parse_args(argv)
@@ -129,7 +134,7 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        out = ROOT / "benchmarks" / "results" / "sweep.md"
+        out = results_dir(args.record) / "sweep.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         head = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {platform.node() or 'this machine'}: "
                 f"{os.cpu_count()} cores, Python {platform.python_version()}.\n")

@@ -1,4 +1,4 @@
-"""Benchmark: a 1024-chip ResNet-50 data-parallel step with bucketed overlap (issue 10).
+"""Benchmark: a 1024-chip ResNet-50 data-parallel step with bucketed overlap.
 
 Target: ≤ 5 s for the whole process on one core. Command:
 `asicsim run --accelerator cloud --network resnet50 --batch 32 --system torus1024` (32 × 32 torus,
@@ -9,6 +9,9 @@ simulation plus the replayed timeline) and the interpreter + imports alone.
 Writes benchmarks/results/system.md.
 
     .venv/bin/python benchmarks/bench_system.py [--repeat 3]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
 CMD = ["-m", "asicsim", "run", "--accelerator", "cloud", "--network", "resnet50", "--batch", "32", "--system", "torus1024"]
@@ -48,6 +52,7 @@ def med(xs, i):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         big = [timed([sys.executable, *CMD, "--out", d]) for _ in range(args.repeat)]
@@ -59,7 +64,7 @@ def main() -> None:
     b, o, m = med(big, 0), med(one, 0), med(base, 0)
     bc, oc, mc = med(big, 1), med(one, 1), med(base, 1)
     extra = "\n".join(f"| 1024 chips, `{k}` (one run) | {v[0]:.2f} | {v[1]:.2f} |" for k, v in rules.items())
-    text = f"""# Multi-chip step wall time (issue 10)
+    text = f"""# Multi-chip step wall time
 
 Command: `asicsim run --accelerator cloud --network resnet50 --batch 32 --system torus1024`
 (1024 chips, 32 × 32 torus, ring all-reduce per dimension, 25 MiB buckets overlapped with the
@@ -81,7 +86,8 @@ Target ≤ 5 s whole process on one core: {'met' if bc <= 5 else 'NOT met'} by C
 wall time {'met' if b <= 5 else 'not met'} ({b:.2f} s) — the wall figure includes waiting for the
 other jobs on this shared machine.
 """
-    out = HERE / "results" / "system.md"
+    out = results_dir(args.record) / "system.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
 

@@ -4,6 +4,9 @@ then writes benchmarks/results/cosim_lenet5.md and cosim_lenet5.png (test accura
 energy and time); full histories in benchmarks/results/cosim_lenet5/<rule>/history.csv.
 
     .venv/bin/python benchmarks/cosim_lenet5.py [--epochs 5] [--report-only]
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
-RES = HERE / "results"
+RES = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 COMMON = ["--network", "lenet5", "--dataset", "fashion-mnist", "--batch", "64", "--lr", "0.05",
           "--schedule", "cosine", "--seed", "0", "--accelerator", "edge", "--quiet"]
 RUNS = {"full": ["--update", "full"], "sbpca_k4": ["--update", "sbpca", "--rank", "4", "--sub-batch", "32"]}
@@ -27,6 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--report-only", action="store_true", help="rebuild the record from the existing runs")
+    ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     args = ap.parse_args()
     cmds = {name: [sys.executable, "-m", "asicsim", "train", *COMMON, "--epochs", str(args.epochs), *extra,
                    "--out", str(RES / "cosim_lenet5" / name)] for name, extra in RUNS.items()}

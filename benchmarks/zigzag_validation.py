@@ -1,4 +1,4 @@
-"""Energy validation against ZigZag 3.9.1 (issue 12): ResNet-18 conv2_1 and the whole ResNet-18
+"""Energy validation against ZigZag 3.9.1: ResNet-18 conv2_1 and the whole ResNet-18
 forward pass at batch 1 on ZigZag's `tpu_like` example, asicsim vs ZigZag per energy level, in
 total and in cycles.
 
@@ -10,6 +10,9 @@ Writes benchmarks/results/zigzag_validation.md (the record, with the reading) an
 benchmarks/results/zigzag_validation.json (the numbers tests/test_zigzag_energy.py guards).
 
     .venv/bin/python benchmarks/zigzag_validation.py
+
+(Where: out/benchmarks/ by default; the committed benchmarks/results/ only with --record, see
+benchmarks/destination.py.)
 """
 from __future__ import annotations
 
@@ -19,10 +22,11 @@ from pathlib import Path
 from asicsim.config.hardware import load_hardware
 from asicsim.studies.zigzag import LEVELS, Side, as_dict, asicsim_sides, zigzag_side
 from asicsim.workload.network import build_network, load_network
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "zigzag"
-OUT = ROOT / "benchmarks" / "results"
+OUT = results_dir()   # benchmarks/results with --record, else out/benchmarks (destination.py)
 
 # ZigZag's conv_layer.yaml: ResNet-18 conv2_1, 64→64 channels, 56×56 outputs, 3×3, stride 1, no bias
 CONV2_1 = {"name": "conv2_1", "input": {"channels": 64, "height": 56, "width": 56},

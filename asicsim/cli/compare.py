@@ -33,7 +33,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", default=None,
                    help="compare training rules instead: comma list of full, sbpca:K, sketch:K, dfa, bdfa, hybrid")
     add_update_arguments(p)
-    p.add_argument("--out", help="output folder [reports/compare_<network>_<accelerator>_b<batch>]")
+    p.add_argument("--out", help="output folder [out/compare_<network>_<accelerator>_b<batch>; with --rules out/rules_…]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html (with --rules: the one-row-per-rule report)")
     add_system_arguments(p)
 
@@ -63,8 +63,8 @@ def execute(args) -> int:
     net = load_network(args.network)
     base = update_from_args(args, "full", ranks[0])
     system = system_from_args(args)
-    out = Path(args.out) if args.out else Path("reports") / f"compare_{net.name}_{hw.name}_b{args.batch}"
-    with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False) as bar:
+    out = Path(args.out) if args.out else Path("out") / f"compare_{net.name}_{hw.name}_b{args.batch}"
+    with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False, disable=None) as bar:
         cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1), system=system)
     out.mkdir(parents=True, exist_ok=True)
     cmp.table.to_csv(out / "compare.csv", index=False)
@@ -98,8 +98,8 @@ def execute_rules(args, t0: float) -> int:
     net = load_network(args.network)
     for _, upd in rules:
         check_backward(net, upd.backward, field="--rules")
-    out = Path(args.out) if args.out else Path("reports") / f"rules_{net.name}_{hw.name}_b{args.batch}"
-    with tqdm(total=len(rules), desc="rules", unit="rule", leave=False) as bar:
+    out = Path(args.out) if args.out else Path("out") / f"rules_{net.name}_{hw.name}_b{args.batch}"
+    with tqdm(total=len(rules), desc="rules", unit="rule", leave=False, disable=None) as bar:
         cmp = compare_rules(hw, net, args.batch, rules, progress=lambda _label: bar.update(1))
     out.mkdir(parents=True, exist_ok=True)
     cmp.rows.to_csv(out / "rules.csv", index=False)

@@ -21,6 +21,30 @@ COMMANDS = {
 }
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default: ``(default: X)`` is added to an option's help
+    unless the text already states it (``default``, ``[X]``) or the option has no default
+    (None, a flag that is off)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        if d is None or d is False or d == argparse.SUPPRESS or not action.option_strings:
+            return text
+        if "default" in text.lower() or "%(default)" in text or text.rstrip().endswith("]"):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def package_version() -> str:
+    """The installed package's version (its metadata), or 'unknown' when run from a bare tree."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("asicsim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own usage errors also exit 2, with a clear line
         self.print_usage(sys.stderr)
@@ -30,6 +54,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="asicsim", description="Cycle, traffic and energy simulator of ASIC training datapaths "
                                                  "(full-gradient SGD vs SBPCA rank-k updates).")
+    parser.add_argument("--version", action="version", version=f"asicsim {package_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, (modname, help_text) in COMMANDS.items():
         try:
@@ -38,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name == modname:
                 continue  # command not built yet
             raise
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_DefaultsFormatter)
         mod.configure(p)
         p.set_defaults(_execute=mod.execute)
     return parser
@@ -55,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"asicsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:   # stdout closed early (`asicsim run | head`): not an error of the run
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("asicsim: interrupted", file=sys.stderr)
         return 130

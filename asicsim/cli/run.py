@@ -1,7 +1,9 @@
 """``asicsim run``: simulate one training step (or chosen phases) and write layers.csv + summary.json.
 
-With no network/accelerator arguments it runs the default study (ResNet-18, batch 32, ``edge``)
-into ``reports/resnet18_edge_b32/`` (under the working directory).
+With no network/accelerator arguments it runs the default study (ResNet-18, batch 32, ``edge``).
+Without ``--out`` it writes to ``out/<network>_<accelerator>_b<batch>/`` under the working directory
+(``out/`` is untracked, so a run never rewrites a committed report; ``make study`` writes the
+committed record ``reports/resnet18_edge_b32/`` with an explicit ``--out``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,19 @@ from asicsim.workload.lowering import PHASES
 from asicsim.workload.network import load_network
 
 DEFAULT = {"network": "resnet18", "accelerator": "edge", "batch": 32}
+RANKED_RULES = ("sbpca", "sketch", "powersgd")   # the rules --rank applies to
+DEFAULT_RANK = 4
+
+
+def resolve_rank(rule: str, rank: int | None) -> tuple[int, str]:
+    """(rank, how it was set) for ``run``. Decision: ``--rank`` given with a rule that has no rank
+    (``full``, ``resist``) is an input error (exit 2) rather than silently ignored; a ranked rule
+    without ``--rank`` uses 4 and the run header says so ("rank 4 (default)"). Rules without a
+    rank still carry 4 in the update config, so their summary.json is unchanged."""
+    if rank is not None and rule not in RANKED_RULES:
+        raise InputError(f"--update {rule} has no rank; --rank applies to {', '.join(RANKED_RULES)}",
+                         field="--rank", value=rank, allowed=f"--update {'|'.join(RANKED_RULES)} --rank K")
+    return (DEFAULT_RANK, "default") if rank is None else (rank, "--rank")
 
 
 def parse_phases(text: str) -> tuple[str, ...]:
@@ -55,7 +70,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, help="mini-batch size B [32; 1 with --topology]")
     p.add_argument("--update", choices=["full", "sbpca", "sketch", "powersgd", "resist"], default="full",
                    help="weight-update rule (powersgd, resist: see README 'Data-parallel training')")
-    p.add_argument("--rank", type=int, default=4, help="SBPCA rank k / sketch rows k / PowerSGD rank r")
+    p.add_argument("--rank", type=int, default=None,
+                   help=f"SBPCA rank k / sketch rows k / PowerSGD rank r (default: {DEFAULT_RANK}, shown in the run "
+                        "header; an error with --update full|resist)")
     add_update_arguments(p)
     p.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ",".join(PHASES))
     p.add_argument("--ideal-memory", action="store_true",
@@ -64,7 +81,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflow", choices=["ws", "os", "is"], help="override the accelerator's dataflow")
     p.add_argument("--topology", metavar="CSV", help="SCALE-Sim topology CSV instead of --network")
     p.add_argument("--gemm", action="store_true", help="--topology is in SCALE-Sim's GEMM (M,N,K) format")
-    p.add_argument("--out", help="output folder [reports/<network>_<accelerator>_b<batch>]")
+    p.add_argument("--out", help="output folder [out/<network>_<accelerator>_b<batch>]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html with figures")
     add_system_arguments(p)
 
@@ -113,7 +130,22 @@ def resolve_inputs(args):
     return hw, net, batch
 
 
-def print_summary(summary: dict, out: Path, wall_s: float) -> None:
+def update_header(upd: dict, rank_source: str = "--rank") -> str:
+    """The update rule as the run header prints it: every setting that changes the numbers
+    (rank and whether it was defaulted, SBPCA's sub-batch, momentum, backward rule)."""
+    rule = upd["rule"]
+    text = f"update={rule}"
+    if rule in RANKED_RULES:
+        text += f" rank {upd['rank']}" + (" (default)" if rank_source == "default" else "")
+    if rule == "sbpca":
+        text += f", sub-batch {upd['sub_batch']} pairs, projections on {upd['projections']}, apply {upd['apply']}"
+    text += f", momentum {upd['momentum']:g}"
+    if "backward" in upd:
+        text += f", backward={upd['backward']}"
+    return text
+
+
+def print_summary(summary: dict, out: Path, wall_s: float, rank_source: str = "--rank") -> None:
     import pandas as pd
 
     rows = [{"phase": ph, "Mcycles": v["cycles"] / 1e6, "GMAC": v["macs"] / 1e9,
@@ -123,8 +155,7 @@ def print_summary(summary: dict, out: Path, wall_s: float) -> None:
                  "DRAM MB": (summary["dram_read_bytes"] + summary["dram_write_bytes"]) / 1e6,
                  "energy mJ": summary["energy_pj"] / 1e9})
     print(f"{summary['network']} batch {summary['batch']} on {summary['accelerator']} ({summary['array']}), "
-          f"update={summary['update']['rule']}"
-          + (f", backward={summary['update']['backward']}" if "backward" in summary["update"] else ""))
+          + update_header(summary["update"], rank_source))
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")
@@ -141,7 +172,8 @@ def execute(args) -> int:
     t0 = time.perf_counter()
     hw, net, batch = resolve_inputs(args)
     phases = parse_phases(args.phases)
-    update = update_from_args(args, args.update, args.rank)
+    rank, rank_source = resolve_rank(args.update, args.rank)
+    update = update_from_args(args, args.update, rank)
     from asicsim.workload.backward import check_backward
     check_backward(net, update.backward, field="--backward")
     system = system_from_args(args)
@@ -149,7 +181,7 @@ def execute(args) -> int:
         raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",
                          allowed="--update resist with --system FILE|PRESET")
     suffix = f"_{system.name}_x{system.chips}" if system is not None else ""
-    out = Path(args.out) if args.out else Path("reports") / f"{net.name}_{hw.name}_b{batch}{suffix}"
+    out = Path(args.out) if args.out else Path("out") / f"{net.name}_{hw.name}_b{batch}{suffix}"
     if system is not None:
         from asicsim.studies.multichip import check_phases, simulate_system
         check_phases(phases)
@@ -157,10 +189,10 @@ def execute(args) -> int:
     else:
         result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
     result.write(out)
-    print_summary(result.summary, out, time.perf_counter() - t0)
+    print_summary(result.summary, out, time.perf_counter() - t0, rank_source)
     if system is not None:
         from asicsim.cli.system_print import print_system
-        print_system(result.summary["system"], out)
+        print_system(result.summary["system"], out, resized=args.chips is not None)
     if args.report:
         from asicsim.report.write import write_report
         print(f"report: {write_report(out)}")

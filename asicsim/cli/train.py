@@ -2,11 +2,12 @@
 rank-k SVD updates, and write ``history.csv`` + ``summary.json``.
 
     asicsim train --network lenet5 --dataset fashion-mnist --update sbpca --rank 4 --sub-batch 32 \\
-                  --batch 64 --epochs 5 --lr 0.05 --seed 0 --out reports/train/lenet5-sbpca4
+                  --batch 64 --epochs 5 --lr 0.05 --seed 0 --out out/train/lenet5-sbpca4
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from asicsim.errors import InputError
 from asicsim.nn.datasets import DATASETS
@@ -39,10 +40,12 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="bp: back-propagation (default); dfa: direct feedback alignment (fixed random feedback of "
                         "the output error to every layer); bdfa: DFA with ±1 feedback; hybrid: BP through conv "
                         "layers, binary DFA for FC layers (Han & Yoo 2019)")
-    p.add_argument("--rank", type=_positive_int, default=4, help="rank k for sbpca/svd (clamped to min(m, n) per layer)")
+    p.add_argument("--rank", type=_positive_int, default=4,
+                   help="rank k for sbpca/svd/sketch (clamped to min(m, n) per layer; with full: the rank of the "
+                        "logged svd_err diagnostic); default 4")
     p.add_argument("--sub-batch", type=_positive_int, default=32, help="SBPCA sub-batch size s (default 32)")
     p.add_argument("--sub-batch-unit", default="pairs", choices=SUB_BATCH_UNITS,
-                   help="count s in (δ, x) pairs (default, DESIGN.md) or in samples (s·H_out·W_out pairs for a conv layer)")
+                   help="count s in (δ, x) pairs (default; the streaming batch PCA's s) or in samples (s·H_out·W_out pairs for a conv layer)")
     p.add_argument("--batch", type=_positive_int, default=64, help="mini-batch size B (default 64)")
     p.add_argument("--epochs", type=_positive_int, default=1, help="epochs (default 1)")
     p.add_argument("--lr", type=float, default=0.05, help="learning rate η (default 0.05)")
@@ -59,7 +62,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="hold out the last N training images (after --limit-train) as a validation set: never "
                         "trained on, its accuracy recorded per epoch (val_accuracy); for learning-rate searches")
     p.add_argument("--out", required=True, help="output folder for history.csv and summary.json")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (the bar is shown only when stderr is a terminal anyway)")
     p.add_argument("--accelerator", default=None,
                    help="also charge every step its simulated cycles and energy on this accelerator (preset or "
                         "YAML): adds sim_time_s and sim_energy_j to history.csv (full and sbpca rules)")
@@ -79,7 +83,7 @@ def execute(args: argparse.Namespace) -> int:
         update = hardware_update(args.update, args.rank, args.sub_batch, args.sub_batch_unit, args.momentum,
                                  args.backward)
     try:
-        result = train(cfg, progress=not args.quiet)
+        result = train(cfg, progress=not args.quiet, notify=lambda text: print(text, file=sys.stderr))
     except FloatingPointError as exc:
         raise InputError(str(exc), field="lr", value=args.lr) from None
     if hw is not None:

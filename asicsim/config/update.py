@@ -20,7 +20,7 @@ class UpdateConfig(_Strict):
     """How weights are updated in the simulated training step (a study setting, not hardware).
 
     ``rule``: ``full`` = mini-batch SGD on the dense gradient G; ``sbpca`` = streaming batch PCA
-    rank-k factors (DESIGN.md §2); ``sketch`` = rank-k gradient from an SRHT sketch of the pair
+    rank-k factors (`asicsim/kernels/sbpca.py`); ``sketch`` = rank-k gradient from an SRHT sketch of the pair
     stream (`asicsim.kernels.sketch`; ``rank`` = sketch rows k); ``powersgd`` = the full gradient
     compressed to rank ``rank`` for data-parallel sync (`asicsim.workload.powersgd`); ``resist`` =
     the ResIST protocol, full-gradient steps on sub-networks (multi-chip only,

@@ -85,7 +85,7 @@ def map_vector(op: VectorOp, hw: HardwareConfig, space: SramSpace, resident: set
 
 
 def sbpca_subbatch_array_cycles(df: str, m: int, n: int, k: int, s: int, R: int, C: int) -> int:
-    """Array cycles of one sub-batch's five skinny GEMMs (DESIGN.md §2 steps 1, 3, 5): Ds·Δ (s×m·m×k),
+    """Array cycles of one sub-batch's five skinny GEMMs (the SBPCA step's products 1, 3, 5, `asicsim/kernels/sbpca.py`): Ds·Δ (s×m·m×k),
     Xsᵀ·(DsΔ) (n×s·s×k), Xs·X (s×n·n×k), Dsᵀ·(XsX) (m×s·s×k), Ds·Δ_new (s×m·m×k), back to back
     (fold model; each GEMM is small enough to be one tile)."""
     shapes = ((s, m, k), (n, s, k), (s, n, k), (m, s, k), (s, m, k))

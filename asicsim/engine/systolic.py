@@ -14,7 +14,7 @@ is         K (input rows)       M (output pixels)   N        2R + C − 2
 
 cycles = folds · (stream + fill/drain) − 1, with folds = ⌈rows-dim/R⌉·⌈cols-dim/C⌉. The final
 −1 is SCALE-Sim's convention (it reports the index of the last cycle); we keep it so numbers
-compare exactly (verified against `../shared/peer_data/scalesim_runs`).
+compare exactly (verified against the SCALE-Sim runs in `tests/data/scalesim_runs`).
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def sbpca_counts(m: int, n: int, k: int, s: int, pairs: int, init: bool = False)
       state_numbers      k·(m+n+1), persistent between batches
       workspace_numbers  2·s·k + k·(m+n), alive during the stream only
 
-    DESIGN.md §2 quotes ≈ 3·B·P·k·(m+n) projection MACs. The exact count is N·k·(3m+2n): Xs·X is
+    The usual estimate is ≈ 3·B·P·k·(m+n) projection MACs. The exact count is N·k·(3m+2n): Xs·X is
     formed once and reused by steps 3 and 5, while Ds·Δ is needed twice (with the old Δ in step 1
     and the new Δ in step 5), so Ds is read three times and Xs twice. The QR, mixing and σ terms
     are per sub-batch and are listed separately. Assumes a zero-free state (a column whose

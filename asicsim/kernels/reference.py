@@ -1,4 +1,4 @@
-"""Plain-numpy references of the kernels (DESIGN.md orientation: delta m×k, x n×k), the exact
+"""Plain-numpy references of the kernels (orientation: delta m×k, x n×k), the exact
 truncated SVD baseline, and the relative error used to compare them.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 # --------------------------------------------------------------------------------------------
-# plain-numpy reference (DESIGN.md orientation: delta m×k, x n×k)
+# plain-numpy reference (orientation: delta m×k, x n×k)
 # --------------------------------------------------------------------------------------------
 
 def qr_signfix(A: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ These functions *define* the weight-gradient work that the hardware model charge
 counts returned by `sbpca_counts` and `full_gradient_counts` are derived from the loops below
 (and a test runs the kernels' Python bodies on counting scalars to check them).
 
-Streaming batch PCA (DESIGN.md §2; Hoskins et al. 2019, Huang et al. 2020). A layer's weight
+Streaming batch PCA (Hoskins et al. 2019, Huang et al. 2020). A layer's weight
 gradient over a batch is a sum of rank-1 terms G = Σ_j δ_j x_jᵀ (δ_j ∈ R^m output error, already
 carrying the 1/B of the mean loss; x_j ∈ R^n layer input / im2col patch). SBPCA keeps a rank-k
 factorisation Δ (m×k), X (n×k), σ (k) that persists from batch to batch. A batch of N pairs is cut
@@ -13,7 +13,7 @@ s_i pairs, after `seen` pairs of this batch, does one stochastic bi-iteration st
 
     w = s + seen,  c = w / (w + s_i),  d = 1 / (w + s_i)
 
-which is exactly c = (i+1)/(i+2), d = 1/((i+2)·s) of DESIGN.md for full sub-batches, and weights
+which is exactly c = (i+1)/(i+2), d = 1/((i+2)·s) of the algorithm's statement for full sub-batches, and weights
 a short last sub-batch by the number of pairs it really has:
 
     1. X ← c·X + d·(Xsᵀ (Ds Δ)) / σ          (column j divided by σ_j)
@@ -30,7 +30,7 @@ value of the *mean per pair* gradient, so the update is
     Ĝ = Δ · diag(σ) · Xᵀ · N        (N = pairs in the batch: B for a linear layer, B·H_out·W_out
                                       for a conv layer)
 
-which has the scale of the mean-loss gradient G = Σ_j δ_j x_jᵀ. (DESIGN.md writes ·B; that is the
+which has the scale of the mean-loss gradient G = Σ_j δ_j x_jᵀ. (the algorithm's statement writes ·B; that is the
 linear-layer case, for a conv layer the factor must be the number of pairs B·P.)
 
 Orthonormalisation is modified Gram-Schmidt. Its R has a non-negative diagonal by construction,
@@ -39,7 +39,7 @@ for a full-rank input the Q is the same as numpy's `qr` followed by the sign fix
 reference does exactly that).
 
 State layout: the kernels hold Δᵀ (k×m) and Xᵀ (k×n), C-contiguous, so every column of Δ and X is a
-contiguous row; `SBPCAState.delta` / `.x` give the m×k / n×k views of DESIGN.md.
+contiguous row; `SBPCAState.delta` / `.x` give the m×k / n×k views of the algorithm's statement.
 All kernels are single-threaded and deterministic (``cache=True``: compiled once per machine into
 ``__pycache__``).
 """

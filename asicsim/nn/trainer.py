@@ -117,13 +117,20 @@ def _prepare(cfg: TrainConfig):
     return net, ds, xtr, ytr, xte, yte, xva, yva, note
 
 
-def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
-    """Train ``cfg.network`` on ``cfg.dataset`` with rule ``cfg.update`` (see module docstring)."""
+def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
+    """Train ``cfg.network`` on ``cfg.dataset`` with rule ``cfg.update`` (see module docstring).
+
+    ``progress``: a tqdm bar, shown only when stderr is a terminal (``disable=None``: no redraw
+    lines in logs and pipes). ``notify(text)``: called before training with the input adaptation
+    done to fit the dataset to the network (e.g. an ONNX network's 32×32×3 input), if any."""
     cfg.validate()
     limit_blas_threads(1)
     keep_freed_memory()
     t_start = time.perf_counter()
     net, ds, xtr, ytr, xte, yte, xva, yva, note = _prepare(cfg)
+    if note and notify is not None:
+        notify(f"input adapted to {net.name}'s {net.input_shape.c}x{net.input_shape.h}x{net.input_shape.w} "
+               f"input: {note}")
     ss_init, ss_rule, ss_data = np.random.SeedSequence(cfg.seed).spawn(3)
     model = build_model(net, np.random.default_rng(ss_init))
     if model.num_outputs < ds.num_classes:
@@ -154,7 +161,8 @@ def train(cfg: TrainConfig, progress: bool = False) -> TrainResult:
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=total, desc=f"{net.name} {cfg.update}", unit="step", dynamic_ncols=True, leave=True)
+        bar = tqdm(total=total, desc=f"{net.name} {cfg.update}", unit="step", dynamic_ncols=True, leave=True,
+                   disable=None)
     try:
         for epoch in range(1, cfg.epochs + 1):
             perm = shuffle.permutation(n)

@@ -14,6 +14,12 @@ updates W ← W − η·Ĝ with its own Ĝ:
 * ``svd``   Ĝ = G_k, the exact rank-k truncated SVD of G (a baseline that has the low-rank error
   but no streaming error).
 
+Grouped and depthwise convs under ``sbpca`` follow the simulator's decision
+(`asicsim.workload.lowering.sbpca_pays`): one SBPCA state per group, on that group's own
+C_out/g × C_in/g·kh·kw block of W, where the rank can pay (k < min of the block's sides); where it
+cannot (every depthwise layer: a 1 × kh·kw block) the layer takes the exact full gradient, which is
+cheaper in state and MACs and is what rank-k factors of such a block would hold at best.
+
 The rank is clamped per layer to min(k, m, n) (at that rank the ``svd`` update equals G).
 Biases always get the plain gradient Σ δ (same learning rate and momentum) under every rule.
 Momentum (μ > 0) keeps a dense velocity v ← μ·v + Ĝ per weight matrix under every rule: for
@@ -27,6 +33,7 @@ import numpy as np
 from asicsim import kernels as K
 from asicsim.kernels.sketch import sketch_gradient
 from asicsim.nn.layers import _Weighted
+from asicsim.workload.lowering import sbpca_pays
 
 RULES = ("full", "sbpca", "svd", "sketch")
 SUB_BATCH_UNITS = ("pairs", "samples")
@@ -112,7 +119,16 @@ class SBPCAUpdate(UpdateRule):
     name = "sbpca"
 
     def setup(self, layers, rng):
-        self.states = {l.name: K.SBPCAState.random(l.m, l.n, self.layer_rank(l), rng) for l in layers}
+        self.states = {}
+        for l in layers:
+            g = getattr(l, "groups", 1)
+            if g == 1:
+                self.states[l.name] = K.SBPCAState.random(l.m, l.n, self.layer_rank(l), rng)
+            elif sbpca_pays(self.rank or 1, l.m // g, l.n, g):   # one state per group
+                k = min(self.rank or 1, l.m // g, l.n)
+                self.states[l.name] = [K.SBPCAState.random(l.m // g, l.n, k, rng) for _ in range(g)]
+            else:
+                self.states[l.name] = None                         # the rank cannot pay: full gradient
 
     def pairs_per_sub_batch(self, layer, batch: int) -> int:
         """s in pairs: ``sub_batch`` itself, or ``sub_batch`` samples = sub_batch·P pairs."""
@@ -122,12 +138,27 @@ class SBPCAUpdate(UpdateRule):
 
     def estimate(self, layer):
         st = self.states[layer.name]
-        K.sbpca_stream(st, layer.xp, layer.dp, self.pairs_per_sub_batch(layer, layer.batch))
-        return K.sbpca_expand(st, layer.pairs)
+        if st is None:
+            return layer.weight_grad()
+        s = self.pairs_per_sub_batch(layer, layer.batch)
+        if not isinstance(st, list):
+            K.sbpca_stream(st, layer.xp, layer.dp, s)
+            return K.sbpca_expand(st, layer.pairs)
+        g = len(st)                      # pairs are stacked group by group (`Conv2D`)
+        N, og = layer.pairs // g, layer.m // g
+        G_hat = np.zeros((layer.m, layer.n))
+        for i, sti in enumerate(st):
+            rows, cols = slice(i * N, (i + 1) * N), slice(i * og, (i + 1) * og)
+            K.sbpca_stream(sti, np.ascontiguousarray(layer.xp[rows]), np.ascontiguousarray(layer.dp[rows, cols]), s)
+            G_hat[cols] = K.sbpca_expand(sti, N)
+        return G_hat
 
     def state_numbers(self, layer):
         mom = layer.m * layer.n if self.momentum else 0
-        return self.states[layer.name].numbers + mom
+        st = self.states[layer.name]
+        if st is None:
+            return layer.m * layer.n + mom
+        return (sum(x.numbers for x in st) if isinstance(st, list) else st.numbers) + mom
 
 
 class SketchUpdate(UpdateRule):

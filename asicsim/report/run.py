@@ -92,9 +92,9 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
     peak = s.get("peak_macs_per_cycle")
     bw = s.get("dram_bytes_per_cycle")
     clock = s.get("clock_ghz")
-    desc = [f"Folder `{d.name}`."]
+    desc = []
     if s.get("array"):
-        desc.append(f"Array {s['array']}")
+        desc.append(f"array {s['array']}")
     if peak:
         desc.append(f"peak {fmt_num(peak)} MAC/cycle")
     if bw:
@@ -105,7 +105,7 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
         desc.append("phases: " + ", ".join(s["phases_run"]))
     if s.get("ideal_memory"):
         desc.append("ideal memory (no DRAM stalls, unbounded SRAM)")
-    doc.p("; ".join(desc) + ".")
+    doc.p(f"Folder `{d.name}`" + (": " + "; ".join(desc) if desc else "") + ".")
     t = run_totals(layers)
     cyc = s.get("total_cycles", t["total_cycles"])
     en = s.get("energy_pj", t["energy_pj"])

@@ -34,7 +34,7 @@ from asicsim.studies.step import link_timing
 from asicsim.system.config import SystemConfig, levels
 from asicsim.system.overlap import BucketLayer, Task, Timeline, simulate_step
 from asicsim.system.payload import bucket_key_bytes, network_payload
-from asicsim.workload.lowering import PHASES, GemmOp, Lowered, Tensor, sbpca_rank
+from asicsim.workload.lowering import PHASES, GemmOp, Lowered, Tensor, sbpca_pays, sbpca_rank
 from asicsim.workload.network import ConvLayer, Network
 
 
@@ -58,6 +58,8 @@ def sbpca_gather_ops(net: Network, update: UpdateConfig, chips: int, ab: int) ->
         m_total, n = l.weight_shape
         g = l.spec.groups if isinstance(l.spec, ConvLayer) else 1
         m = m_total // g
+        if not sbpca_pays(update.rank, m, n, g):
+            continue   # this layer's dense gradient is all-reduced (`sbpca_pays`)
         kk = (chips - 1) * sbpca_rank(update.rank, m, n)
         a = Tensor(f"{l.name}.sbpca_gathered_delta", m * kk, ab)
         b = Tensor(f"{l.name}.sbpca_gathered_x", n * kk, ab)

@@ -324,7 +324,7 @@ def run_sweep(study: Study, out_dir: str | Path, *, workers: int | None = None, 
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=len(study.points), initial=skipped, unit="pt", desc=study.name,
-                       file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+                       file=sys.stderr, dynamic_ncols=True, smoothing=0.1, disable=None)   # bar on a terminal only
 
         def consolidate():
             table = build_table(rows, study)

@@ -14,7 +14,7 @@ training: every chip holds the whole model and a ``batch``-sized shard of the gl
     #               (innermost first; one size may be omitted: chips / the others)
 
 Units: ``bandwidth_gbps`` is **GB/s** (1e9 bytes per second) per link per direction — the field
-name ``system.link.bandwidth_gbps`` is fixed by issue 10, the unit is bytes; every link is full
+name ``system.link.bandwidth_gbps`` is fixed by the study files that use it, the unit is bytes; every link is full
 duplex. ``latency_ns``: per message (α of the α-β model). ``pj_per_bit``: energy per bit sent.
 
 Topologies (each a `Level`): ``ring`` — each chip has ``links_per_chip`` links to its ring

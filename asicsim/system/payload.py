@@ -1,7 +1,7 @@
 """What each layer sends for data-parallel sync, per update rule (bytes per chip contribution).
 
 * ``full``: the gradient of every parameter, m·n (+ bias m) per weighted layer and 2·C per
-  batch-norm layer, all-reduced (DESIGN.md §2: payload m·n).
+  batch-norm layer, all-reduced (payload m·n).
 * ``sbpca``: the rank-k factors Δ (m×k), X (n×k), σ (k) of each weighted layer — k(m+n+1) values
   per group, k = min(k, m, n) as in the simulated rule — plus biases and batch-norm parameters
   dense. **Combining:** the chips' factors cannot be summed (Σᵢ Δᵢσᵢ Xᵢᵀ is not a product of
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asicsim.config.update import UpdateConfig
-from asicsim.workload.lowering import sbpca_rank
+from asicsim.workload.lowering import sbpca_pays, sbpca_rank
 from asicsim.workload.network import ConvLayer, Layer, Network
 from asicsim.workload.powersgd import compresses, powersgd_rank
 
@@ -59,7 +59,7 @@ def layer_payload(l: Layer, update: UpdateConfig, grad_bytes: int) -> LayerPaylo
     g = _groups(l)
     m = m_total // g
     bias = (l.params - m_total * n) * grad_bytes
-    if update.rule == "sbpca":
+    if update.rule == "sbpca" and sbpca_pays(update.rank, m, n, g):   # else: the dense gradient
         k = sbpca_rank(update.rank, m, n)
         vals = g * k * (m + n + 1)
         return LayerPayload(l.name, dense, bias, vals * grad_bytes, 0, vals)

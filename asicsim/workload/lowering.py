@@ -16,7 +16,10 @@ backward_data      B·H·W       m·kh·kw/s²    C_in/g       im2col(δy), W �
 weight_gradient    m           B·P           n            δyᵀ, im2col(x) → G
 =================  ==========  ============  ===========  =======================================
 
-Grouped/depthwise convs run their g groups one after another on the array. im2col is done by the
+Grouped/depthwise convs run their g groups one after another on the array. Under SBPCA a grouped
+layer is SBPCA per group (rank k on each C_out/g × C_in/g·kh·kw block) only where the rank can pay,
+k < min(m, n) of that block; otherwise (every depthwise layer: m = 1) it takes the full-gradient
+weight gradient and update (see `sbpca_pays`). im2col is done by the
 buffer's address generator: the im2col operand occupies the bytes of the real tensor x in SRAM
 and DRAM (``stored_elems``), and is read ``M·K`` times' worth from SRAM by the array. The halo
 overlap between neighbouring M-tiles is ignored (it is < kh/tile-rows of the input).
@@ -93,7 +96,7 @@ class VectorOp:
 
 @dataclass(frozen=True)
 class SbpcaOp:
-    """SBPCA weight-gradient work of one layer (DESIGN.md §2): the batch's ``pairs`` (δ, x) pairs
+    """SBPCA weight-gradient work of one layer (streaming batch PCA, `asicsim/kernels/sbpca.py`): the batch's ``pairs`` (δ, x) pairs
     stream through the rank-k factors in sub-batches of ``s``; ``counts`` are the kernel's own
     (`asicsim.kernels.sbpca_counts`) for one group. x and δ are the tensors the full-gradient dW
     GEMM would stream; ``delta``, ``xf``, ``sigma`` are the persistent factors (fp32)."""
@@ -175,7 +178,8 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     if not first:
         ops["backward_data"].append(backward_data_gemm(l, batch, per_group(dy), per_group(w), per_group(dx)))
     psgd = upd.rule == "powersgd" and compresses(m, n, upd.rank)
-    if upd.rule == "sbpca":
+    sbpca = upd.rule == "sbpca" and sbpca_pays(upd.rank, m, n, g)
+    if sbpca:
         ops["weight_gradient"].append(sbpca_op(l.name, m, n, g, BP, x, dy, upd, ab))
     else:
         ops["weight_gradient"].append(GemmOp(l.name, "weight_gradient", m, BP, n, per_group(dy), per_group(x), per_group(G), g))
@@ -185,7 +189,7 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
         ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", m_total, ab),), "bias_grad"))
     if psgd:
         ops["update"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab, decompress=True))
-    if upd.rule == "sbpca":
+    if sbpca:
         ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, m_total if has_bias else 0, ob, ab))
     else:
         ops["update"].extend(update_ops(l.name, w, G, upd, m_total if has_bias else 0, ob, ab))
@@ -213,6 +217,26 @@ def sbpca_rank(k: int, m: int, n: int) -> int:
     return max(1, min(k, m, n))
 
 
+def sbpca_pays(k: int, m: int, n: int, groups: int) -> bool:
+    """Whether a layer's weight gradient takes the SBPCA rule at rank ``k`` (m × n: one group's
+    matrix), or the full gradient.
+
+    Decision for grouped and depthwise convs (groups > 1): SBPCA runs per group, on each group's
+    own m × n block, and only where k < min(m, n). At k ≥ min(m, n) the rank cannot pay: the
+    block's rank is at most min(m, n), so the rank-k factors hold the whole gradient at best, while
+    they cost more than the exact gradient in every measure — state k(m+n+1) > m·n numbers and
+    projection MACs pairs·k(3m+2n) > pairs·m·n — and stream S = ⌈pairs/s⌉ sub-batches of tiny
+    QRs per group. A depthwise layer's block is 1 × kh·kw (m = 1), so it always takes the full
+    gradient: SBPCA on MobileNetV2's 1 × 9 blocks used to charge a 10 s step at 0 % utilization.
+    Treating the layer's whole block-diagonal C_out × n gradient as one matrix was rejected: its
+    pairs are g·B·P with δ zero outside its group, so a dense rank-k stream does g times the
+    projection work of the blocks for no saving the hardware could use.
+
+    Ungrouped layers (groups = 1) keep SBPCA with the rank capped at min(k, m, n)
+    (`sbpca_rank`), as before, so recorded outputs of ungrouped networks are unchanged."""
+    return groups == 1 or k < min(m, n)
+
+
 def sbpca_op(layer: str, m: int, n: int, g: int, pairs: int, x: Tensor, dy: Tensor,
              upd: UpdateConfig, ab: int) -> SbpcaOp:
     from asicsim.kernels.counts import (
@@ -231,7 +255,7 @@ def sbpca_update_ops(layer: str, m: int, n: int, g: int, w: Tensor, G: Tensor, u
                      bias: int, ob: int, ab: int) -> list[Op]:
     """Digital: expand Ĝ = (Δ·diag(σ·N))·Xᵀ on the array (M = m, K = k, N = n: m·n·k MACs), then the
     same SGD read-modify-write of W as `full`. Ĝ is produced tile by tile from the on-chip factors
-    and applied at once (DESIGN.md §2: "m·n·k MACs to expand, read/write W"), so it never goes to
+    and applied at once (m·n·k MACs to expand, then W read and written once), so it never goes to
     DRAM — unlike full's G, which is a reduction over the whole batch and stays on chip only when
     all of it fits. Momentum, if asked for, is kept on the dense Ĝ
     (m·n more persistent numbers): that gives back SBPCA's memory saving and the results show it.
