@@ -28,6 +28,7 @@ reduce_mean/_sum  1 per    1 per      one add per input element; backward broadc
 transpose         1        1          a copy (data movement) each way
 upsample nearest  1        1          copy; backward accumulates each output's δ into its source
 upsample bilinear 7        8          4 weights × (multiply) + 3 adds; backward 4 scaled scatters
+upsample bicubic  31       32         16 taps × (multiply) + 15 adds; backward 16 scaled scatters
 pad               1        1 per in   copy into the padded tensor; backward crops (copies δ)
 slice             1        1 per in   copy out; backward writes δ (zero elsewhere) into δx
 ================  =======  =========  ==========================================================
@@ -84,7 +85,7 @@ def new_kind_ops(l, batch: int, ob: int, Tensor, VectorOp) -> tuple[list, list] 
     if k == "transpose":
         return [F(o_el, (x,), (y,))], [B(o_el, (dy,), (dx,))]
     if k == "upsample":
-        f, b = (1, 1) if spec.mode == "nearest" else (7, 8)
+        f, b = {"nearest": (1, 1), "bilinear": (7, 8), "bicubic": (31, 32)}[spec.mode]
         return [F(f * o_el, (x,), (y,))], [B(b * o_el, (dy,), (dx,))]
     if k in ("pad", "slice"):
         return [F(o_el, (x,), (y,))], [B(i_el, (dy,), (dx,))]

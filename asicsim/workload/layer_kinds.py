@@ -135,7 +135,7 @@ class ConvTransposeLayer(_Checked):
 
 class UpsampleLayer(_Checked):
     type: Literal["upsample"]
-    mode: Literal["nearest", "bilinear"] = "nearest"
+    mode: Literal["nearest", "bilinear", "bicubic"] = "nearest"
     scale: IntPair | None = None
     size: tuple[int, int] | None = None
 
