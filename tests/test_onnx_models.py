@@ -79,3 +79,18 @@ def test_regression_set_size_and_exporters():
     readme = (DATA / "README.md").read_text()
     for name in MODELS:
         assert name in readme
+
+
+def test_inspect_onnx_and_yaml(capsys):
+    from asicsim.cli.main import main
+    assert main(["inspect", str(DATA / "light_shufflenet.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "folded before import: ConstantOfShape ×243" in out and "onnx-caffe2" in out
+    net = load_network(DATA / "light_shufflenet.onnx")
+    assert f"{net.forward_macs(1):,} forward MACs at batch 1" in out
+    assert " transpose " in out and " concat " in out          # channel shuffle and concat as vector work
+    assert main(["inspect", "squeezenet_tiny", "--batch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"{load_network('squeezenet_tiny').forward_macs(2):,} forward MACs at batch 2" in out
+    assert "fire2.concat" in out and "GEMM 392×72×16" in out   # expand3x3: B·P = 2·14·14, K = 8·3·3, N = 16
+    assert main(["inspect", str(DATA / "missing.onnx")]) == 2

@@ -34,7 +34,7 @@ from asicsim.errors import InputError
 from asicsim.workload.onnx_fold import _onnx, default_opset, fold_constants, load_model
 from asicsim.workload.onnx_ops import HANDLERS, SUPPORTED_OPS
 
-__all__ = ["onnx_network_data", "check_shapes", "SUPPORTED_OPS"]
+__all__ = ["onnx_network_data", "import_details", "check_shapes", "SUPPORTED_OPS"]
 _PARAM_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "PRelu": (1,),
                 "BatchNormalization": (1, 2, 3, 4), "Clip": (1, 2), "Reshape": (1,), "Dropout": (1, 2)}
 
@@ -249,6 +249,11 @@ def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
     """The network-description mapping (`asicsim.workload.network` schema) of an ONNX model file,
     and per layer the (batch-first) output shape ONNX's shape inference gives (None if unknown)."""
     return _import(path)[:2]
+
+
+def import_details(path: str | Path) -> tuple[dict, dict[str, tuple | None], dict[str, int]]:
+    """`onnx_network_data` plus what was folded away: {op type or fold note: count}."""
+    return _import(path)
 
 
 def _import(path: str | Path):
