@@ -106,7 +106,7 @@ def test_refusals_are_one_true_line(tmp_path):
             _load(tmp_path, _model([node], [1, 2, 4, 4]))
         msg = str(e.value)
         assert f"node '{node.name}' ({node.op_type})" in msg and why in msg and "\n" not in msg
-    with pytest.raises(InputError, match="op type 'Asinh' is not supported.*allowed: Add, AveragePool"):
+    with pytest.raises(InputError, match="op type 'Asinh' is not supported.*allowed: Abs, Add, AveragePool"):
         _load(tmp_path, _model([bad[2][0]], [1, 2, 4, 4]))
     relu = helper.make_node("Relu", ["x"], ["y"], name="r")
     with pytest.raises(InputError, match=r"IR version 1 predates opset imports"):
@@ -116,3 +116,28 @@ def test_refusals_are_one_true_line(tmp_path):
     old = _load(tmp_path, _model([helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[1, 1])], [1, 2, 4, 4],
                                  [_init("w", np.zeros((3, 2, 1, 1), np.float32))], opset=6), "old.onnx")
     assert old.forward_macs(1) == 3 * 2 * 16     # opset 6 upgraded to 7 by onnx.version_converter
+
+
+def test_unary_math_mish_gelu_and_a_dangling_detection_view(tmp_path):
+    """Mish (Softplus→Tanh→Mul), erf-GELU (Div, Erf, Add, Mul, Mul), Max/Pow by constants,
+    InstanceNormalization, GlobalMaxPool; a rank-5 Reshape read by no node is an output view."""
+    c = lambda n, v: _init(n, np.array(v, np.float32))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="conv", kernel_shape=[1, 1]),
+             helper.make_node("Softplus", ["a"], ["sp"]), helper.make_node("Tanh", ["sp"], ["th"]),
+             helper.make_node("Mul", ["a", "th"], ["mish"], name="mish"),
+             helper.make_node("Div", ["mish", "r2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
+             helper.make_node("Add", ["e", "one"], ["e1"]), helper.make_node("Mul", ["mish", "e1"], ["g0"]),
+             helper.make_node("Mul", ["g0", "half"], ["gelu"]),
+             helper.make_node("Max", ["gelu", "zero"], ["mx"]), helper.make_node("Pow", ["mx", "two"], ["pw"]),
+             helper.make_node("InstanceNormalization", ["pw", "s", "b"], ["inn"]),
+             helper.make_node("Reshape", ["inn", "r5"], ["head"], name="head_view"),
+             helper.make_node("GlobalMaxPool", ["inn"], ["y"], name="gmp")]
+    inits = [_init("w", np.zeros((6, 3, 1, 1), np.float32)), c("r2", 1.41), c("one", 1.0), c("half", 0.5),
+             c("zero", 0.0), c("two", 2.0), c("s", np.ones(6)), c("b", np.zeros(6)),
+             _init("r5", np.array([1, 2, 3, 4, 4]))]
+    net = _load(tmp_path, _model(nodes, [1, 3, 4, 4], inits))
+    kinds = [l.kind for l in net.layers]
+    assert kinds == ["conv", "softplus", "tanh", "scale", "scale", "erf", "scale", "scale", "scale", "clamp", "pow",
+                     "batchnorm", "reduce_max", "softmax_ce"]
+    assert net.layer("mish").spec.operand == "tensor" and net.layer("gmp").out_shape.numel == 6
+    assert net.forward_macs(1) == 6 * 16 * 3

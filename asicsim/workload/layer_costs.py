@@ -21,10 +21,19 @@ leakyrelu, prelu  2        2          compare, select-multiply (PReLU's slope gr
 elu               3        2          compare, exp, sub-multiply; δ·(y + α) below 0
 gelu              8        10         tanh approximation (cubic, tanh, products)
 softmax           5        4          max, sub, exp, sum, divide; δ·y − y·Σ(δ·y)
+softplus          3        3          exp, add, log; δ·σ(x)
+softsign          3        3          abs, add, divide; δ/(1 + |x|)²
+clamp             1        1          compare-select against a constant (ONNX Max/Min/Clip by a constant)
+exp, log, abs,    1        1          one function-unit op; backward one multiply (exp: δ·y,
+neg                                   log: δ/x, abs: sign, neg: −δ)
+sqrt, reciprocal  1        2          one op; backward a divide and a multiply
+erf               8        3          polynomial approximation; backward δ·exp(−x²)·2/√π
+pow (constant p)  2        3          log-exp (or repeated multiply); δ·p·x^(p−1)
 lrn (size n)      n + 4    2n + 6     sum of n squares, scale, add, power, divide; backward the
                                       window sum again for the cross terms
-reduce_mean/_sum  1 per    1 per      one add per input element; backward broadcasts δ back to
-                  input    input      every input element
+reduce_mean/_sum/ 1 per    1 per      one add (max: compare) per input element; backward broadcasts
+_max              input    input      (max: routes) δ back to
+                                      every input element
 transpose         1        1          a copy (data movement) each way
 upsample nearest  1        1          copy; backward accumulates each output's δ into its source
 upsample bilinear 7        8          4 weights × (multiply) + 3 adds; backward 4 scaled scatters
@@ -41,7 +50,9 @@ swapped roles (m = C_in/g, n = C_out/g·kh·kw, P = H_in·W_in).
 from __future__ import annotations
 
 ACT_COST = {"sigmoid": (4, 3), "tanh": (5, 3), "hardsigmoid": (3, 2), "hardswish": (4, 4), "silu": (5, 5),
-            "leakyrelu": (2, 2), "prelu": (2, 3), "elu": (3, 2), "gelu": (8, 10), "softmax": (5, 4)}
+            "leakyrelu": (2, 2), "prelu": (2, 3), "elu": (3, 2), "gelu": (8, 10), "softmax": (5, 4),
+            "softplus": (3, 3), "softsign": (3, 3), "clamp": (1, 1), "exp": (1, 1), "log": (1, 1), "abs": (1, 1),
+            "neg": (1, 1), "sqrt": (1, 2), "reciprocal": (1, 2), "erf": (8, 3), "pow": (2, 3)}
 
 
 def new_kind_ops(l, batch: int, ob: int, Tensor, VectorOp) -> tuple[list, list] | None:
@@ -80,7 +91,7 @@ def new_kind_ops(l, batch: int, ob: int, Tensor, VectorOp) -> tuple[list, list] 
     if k == "lrn":
         n = spec.size
         return [F((n + 4) * o_el, (x,), (y,))], [B((2 * n + 6) * o_el, (dy, x, y), (dx,))]
-    if k in ("reduce_mean", "reduce_sum"):
+    if k in ("reduce_mean", "reduce_sum", "reduce_max"):
         return [F(i_el, (x,), (y,))], [B(i_el, (dy,), (dx,))]
     if k == "transpose":
         return [F(o_el, (x,), (y,))], [B(o_el, (dy,), (dx,))]

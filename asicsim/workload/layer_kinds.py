@@ -17,7 +17,7 @@ scale                  ``op`` mul/div/sub/add of x by a constant (scalar or per-
                        second data input broadcast from C×1×1 (squeeze-excite): shape of x
 sigmoid, tanh, ...     element-wise activations (`ELEMENTWISE`): shape of x
 lrn                    local response normalisation across ``size`` channels: shape of x
-reduce_mean/_sum       over both spatial axes: C × 1 × 1
+reduce_mean/_sum/_max  over both spatial axes: C × 1 × 1
 transpose              ``perm`` of (C, H, W) (a data-movement layer; (0, 1, 2) is a channel
                        shuffle that keeps the shape)
 conv_transpose         C_out × ((H−1)·s − p_top − p_bottom + d·(k−1) + 1 + output_padding) × …
@@ -40,7 +40,8 @@ FIELD_MIN = {"kernel": 1, "stride": 1, "dilation": 1, "groups": 1, "scale": 1, "
              "padding": 0, "output_padding": 0, "pads": 0, "out_channels": 1, "out_features": 1}
 
 ELEMENTWISE = ("sigmoid", "tanh", "hardswish", "hardsigmoid", "silu", "leakyrelu", "prelu", "elu",
-               "softmax", "gelu")
+               "softmax", "gelu", "softplus", "softsign", "clamp", "exp", "log", "sqrt", "abs", "neg",
+               "reciprocal", "erf", "pow")
 
 
 def _pair(v: IntPair) -> tuple[int, int]:
@@ -106,7 +107,7 @@ class LrnLayer(_Checked):
 
 
 class ReduceLayer(_Layer):
-    type: Literal["reduce_mean", "reduce_sum"]
+    type: Literal["reduce_mean", "reduce_sum", "reduce_max"]
 
 
 class TransposeLayer(_Layer):
@@ -156,7 +157,7 @@ class SliceLayer(_Checked):
 
 NEW_KINDS = (ConcatLayer, ScaleLayer, ElementwiseLayer, LrnLayer, ReduceLayer, TransposeLayer,
              ConvTransposeLayer, UpsampleLayer, PadLayer, SliceLayer)
-NEW_TYPES = ("concat, scale, " + ", ".join(ELEMENTWISE) + ", lrn, reduce_mean, reduce_sum, transpose, "
+NEW_TYPES = ("concat, scale, " + ", ".join(ELEMENTWISE) + ", lrn, reduce_mean, reduce_sum, reduce_max, transpose, "
              "conv_transpose, upsample, pad, slice")
 
 

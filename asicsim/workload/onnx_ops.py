@@ -200,7 +200,19 @@ def reduce(cx, i, node, a):
     if axes != list(range(2, rank)):
         raise cx.fail(node, i, f"{node.op_type} over axes {axes} (only the spatial axes {list(range(2, rank))})",
                       "ReduceMean/ReduceSum over all spatial axes")
-    cx.emit(node, i, {"type": "reduce_mean" if node.op_type == "ReduceMean" else "reduce_sum"}, cx.data_in(node, i))
+    kind = {"ReduceMean": "reduce_mean", "ReduceSum": "reduce_sum", "ReduceMax": "reduce_max"}[node.op_type]
+    cx.emit(node, i, {"type": kind}, cx.data_in(node, i))
+
+
+def unary_const(kind):
+    """Max/Min/Pow of a data tensor and a constant: an element-wise op (clamp, pow)."""
+    def h(cx, i, node, a):
+        data = [t for t in node.input if t and not cx.is_const(t)]
+        if len(data) != 1 or (kind == "pow" and cx.is_const(node.input[0])):
+            raise cx.fail(node, i, f"{node.op_type} of {len(data)} data tensors (only one data tensor and constants)",
+                          f"{node.op_type} of a data tensor and a constant")
+        cx.emit(node, i, {"type": kind}, cx.src_of(node, i, data[0]))
+    return h
 
 
 def flatten(cx, i, node, a):
@@ -361,6 +373,12 @@ HANDLERS = {
     "HardSigmoid": activation("hardsigmoid"), "LeakyRelu": activation("leakyrelu"), "PRelu": activation("prelu"),
     "Elu": activation("elu"), "Selu": activation("elu"), "Gelu": activation("gelu"),
     "Softmax": activation("softmax"), "LogSoftmax": activation("softmax"),
+    "ReduceMax": reduce, "GlobalMaxPool": simple("reduce_max"),
+    "InstanceNormalization": simple("batchnorm"),   # the same per-element work as batch norm
+    "Softplus": activation("softplus"), "Softsign": activation("softsign"), "Celu": activation("elu"),
+    "Exp": activation("exp"), "Log": activation("log"), "Sqrt": activation("sqrt"), "Abs": activation("abs"),
+    "Neg": activation("neg"), "Reciprocal": activation("reciprocal"), "Erf": activation("erf"),
+    "Max": unary_const("clamp"), "Min": unary_const("clamp"), "Pow": unary_const("pow"),
     "Identity": identity, "Cast": identity, "Squeeze": squeeze, "Unsqueeze": squeeze, "ImageScaler": image_scaler,
 }
 SUPPORTED_OPS = ", ".join(sorted(HANDLERS)) + " (and any node computed from constants only)"
