@@ -92,6 +92,7 @@ def test_nary_add_conv_transpose_and_elementwise_counts():
     assert g[("up", "forward")].macs == B * 6 * 5 * 7 * 3 * 3 * 2
     assert g[("up", "backward_data")].macs == g[("up", "forward")].macs == g[("up", "weight_gradient")].macs
     assert g[("up", "forward")].m == B * up.out_shape.h * up.out_shape.w   # runs over output positions
+    assert up.params == 6 * 3 * 3 * 2 + 3                                  # W (C_in, C_out·kh·kw) + C_out biases
     assert g[("up", "backward_data")].m == B * 5 * 7                       # a conv over input positions
     v = {(op.layer, op.phase): op for op in low.ops if isinstance(op, VectorOp)}
     o = B * up.out_shape.numel

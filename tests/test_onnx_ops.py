@@ -141,3 +141,18 @@ def test_unary_math_mish_gelu_and_a_dangling_detection_view(tmp_path):
                      "batchnorm", "reduce_max", "softmax_ce"]
     assert net.layer("mish").spec.operand == "tensor" and net.layer("gmp").out_shape.numel == 6
     assert net.forward_macs(1) == 6 * 16 * 3
+
+
+def test_weights_through_reshape_chains_and_image_scaler(tmp_path):
+    """CNTK-style: the conv weight is Reshape(initializer, Shape-computed target); an ImageScaler
+    (old Caffe2 zoo files) in front is a per-channel scale; both fold/import, MACs exact."""
+    nodes = [helper.make_node("ImageScaler", ["x"], ["xs"], name="scaler", scale=0.5, bias=[0.0, 0.0]),
+             helper.make_node("Shape", ["w4"], ["ws"]), helper.make_node("Reshape", ["wflat", "ws"], ["w"]),
+             helper.make_node("Conv", ["xs", "w"], ["y"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    inits = [_init("wflat", np.zeros(5 * 2 * 9, np.float32)), _init("w4", np.zeros((5, 2, 3, 3), np.float32))]
+    net = _load(tmp_path, _model(nodes, [1, 2, 6, 6], inits, opset=9))
+    assert [l.kind for l in net.layers] == ["scale", "conv", "softmax_ce"]
+    assert net.forward_macs(1) == 5 * 36 * 2 * 9
+    from asicsim.workload.onnx_import import import_details
+    folded = import_details(tmp_path / "m.onnx")[2]
+    assert folded == {"Shape": 1, "Reshape": 1}      # Reshape evaluated by onnx's reference evaluator

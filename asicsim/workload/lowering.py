@@ -168,6 +168,7 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     dx = Tensor(f"{l.inputs[0]}.grad", x_elems, ob)
     G = Tensor(f"{l.name}.G", m_total * n, ab, on_chip_candidate=True)
     has_bias = bool(getattr(spec, "bias", False))
+    nb = l.out_shape.c if l.kind == "conv_transpose" else m_total   # bias entries: one per output channel
     ops: dict[str, list[Op]] = {p: [] for p in PHASES}
     per_group = lambda t: Tensor(t.name, t.elems // g, t.elem_bytes, t.persistent, t.on_chip_candidate)
     transposed = l.kind == "conv_transpose"
@@ -180,7 +181,7 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     else:
         ops["forward"].append(GemmOp(l.name, "forward", BP, n, m, per_group(x), per_group(w), per_group(y), g))
     if has_bias:
-        ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", m_total, ob)), (y,), "bias"))
+        ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", nb, ob)), (y,), "bias"))
     if not first:
         ops["backward_data"].append(bwd_t if transposed else
                                     backward_data_gemm(l, batch, per_group(dy), per_group(w), per_group(dx)))
@@ -193,13 +194,13 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     if psgd:
         ops["weight_gradient"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab))
     if has_bias:   # biases always get the plain update (their gradient is a length-m vector)
-        ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", m_total, ab),), "bias_grad"))
+        ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", nb, ab),), "bias_grad"))
     if psgd:
         ops["update"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab, decompress=True))
     if upd.rule == "sbpca":
-        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, m_total if has_bias else 0, ob, ab))
+        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, nb if has_bias else 0, ob, ab))
     else:
-        ops["update"].extend(update_ops(l.name, w, G, upd, m_total if has_bias else 0, ob, ab))
+        ops["update"].extend(update_ops(l.name, w, G, upd, nb if has_bias else 0, ob, ab))
     return ops
 
 

@@ -192,7 +192,7 @@ class Layer:
         if not self.is_weighted:
             return 2 * self.out_shape.c if self.kind == "batchnorm" else 0
         m, n = self.weight_shape
-        bias = m if self.spec.bias else 0  # type: ignore[attr-defined]
+        bias = (self.out_shape.c if self.kind == "conv_transpose" else m) if self.spec.bias else 0  # type: ignore[attr-defined]
         return m * n + bias
 
 
