@@ -18,6 +18,7 @@ COMMANDS = {
     "train": ("asicsim.cli.train", "train a CNN functionally (full / sbpca / svd updates)"),
     "sweep": ("asicsim.cli.sweep", "run a design-space study in parallel, resumable"),
     "report": ("asicsim.cli.report", "turn a run/compare/sweep folder into report.md + index.html"),
+    "inspect": ("asicsim.cli.inspect", "the layer table of a network (ONNX or YAML) as asicsim sees it"),
 }
 
 

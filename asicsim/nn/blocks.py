@@ -69,12 +69,27 @@ class BatchNorm(Layer):
 
 
 class Add(Layer):
-    """Sum of two tensors of the same shape (a residual connection)."""
+    """Sum of two (a residual connection) or more tensors of the same shape."""
     inputs = 2
 
     def forward(self, xs, train=True):
-        a, b = xs
-        return a + b
+        self._n = len(xs)
+        out = xs[0] + xs[1]
+        for x in xs[2:]:
+            out = out + x
+        return out
 
     def backward(self, dy, need_dx=True):
-        return dy, dy
+        return (dy,) * getattr(self, "_n", 2)
+
+
+class Concat(Layer):
+    """Channel concatenation of NHWC tensors (the last axis): fire modules, dense blocks. Its
+    backward splits δy back into one slice per input, in the inputs' order."""
+
+    def forward(self, xs, train=True):
+        self._sizes = [x.shape[-1] for x in xs]
+        return np.concatenate(xs, axis=-1)
+
+    def backward(self, dy, need_dx=True):
+        return tuple(np.split(dy, np.cumsum(self._sizes)[:-1], axis=-1))

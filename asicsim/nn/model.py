@@ -2,9 +2,9 @@
 
 `build_model(network, rng)` turns a `asicsim.workload.network.Network` into `Model`, a directed
 acyclic graph of layers in the file's order: each layer reads the tensors named in its
-``inputs`` (the previous layer by default; ``add`` reads two), so residual networks train as the
+``inputs`` (the previous layer by default; ``add`` and ``concat`` read several), so residual networks train as the
 simulator sees them. Supported layer types: conv (any stride, padding, groups), linear, relu,
-relu6, batchnorm, add, maxpool, avgpool (ceil_mode too), global_avgpool, flatten, softmax_ce.
+relu6, batchnorm, add, concat, maxpool, avgpool (ceil_mode too), global_avgpool, flatten, softmax_ce.
 dropout is refused with an InputError.
 
 Backward: gradients are summed where a tensor feeds several layers; layers before the first one
@@ -18,10 +18,11 @@ import numpy as np
 from asicsim.errors import InputError
 from asicsim.nn import blocks as N
 from asicsim.nn import layers as L
+from asicsim.workload.layer_kinds import symmetric
 from asicsim.workload.network import ConvLayer, LinearLayer, Network, PoolLayer, _pair
 
-SUPPORTED = ("conv (any groups), linear, relu, relu6, batchnorm, add, maxpool, avgpool, global_avgpool, "
-             "flatten, softmax_ce")
+SUPPORTED = ("conv (any groups), linear, relu, relu6, batchnorm, add, concat, maxpool, avgpool, "
+             "global_avgpool, flatten, softmax_ce (symmetric padding)")
 
 
 class Model:
@@ -64,7 +65,7 @@ class Model:
             arg = outs[srcs[0]] if len(srcs) == 1 else tuple(outs[s] for s in srcs)
             y = l.forward(arg, train)
             self._shapes[l.name] = y.shape[1:]
-            for s in srcs:
+            for s in dict.fromkeys(srcs):   # a layer may read one tensor twice
                 if self.last_use.get(s) == i:
                     del outs[s]
             outs[l.name] = y
@@ -129,6 +130,9 @@ def build_model(network: Network, rng: np.random.Generator | int = 0) -> Model:
     for i, lay in enumerate(network.layers):
         s = lay.spec
         kind = lay.kind
+        if getattr(s, "padding", 0) != 0 and not symmetric(s.padding):
+            raise InputError("asymmetric padding is not supported by the trainer", file=where,
+                             field=f"layers[{i}].padding", value=s.padding, allowed="one padding per axis")
         if kind != "softmax_ce":
             inputs.append(tuple(lay.inputs))
             kinds.append(kind)
@@ -157,6 +161,8 @@ def build_model(network: Network, rng: np.random.Generator | int = 0) -> Model:
             layers.append(N.BatchNorm(lay.name, lay.out_shape.c))
         elif kind == "add":
             layers.append(N.Add(lay.name))
+        elif kind == "concat":
+            layers.append(N.Concat(lay.name))
         elif kind == "softmax_ce":
             pass  # the model's loss layer
         else:

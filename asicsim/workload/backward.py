@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
+from asicsim.workload.layer_kinds import ELEMENTWISE
 from asicsim.workload.lowering import GemmOp, Lowered, Op, Tensor, VectorOp
 from asicsim.workload.network import Network
 
 # backward vector ops that stay under DFA: the derivative of a layer's own activation/normalisation
-KEPT_VECTOR_KINDS = ("relu", "relu6", "dropout", "batchnorm", "softmax_ce")
+KEPT_VECTOR_KINDS = ("relu", "relu6", "dropout", "batchnorm", "softmax_ce") + ELEMENTWISE + ("lrn",)
 
 
 @dataclass(frozen=True)

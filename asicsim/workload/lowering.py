@@ -40,6 +40,7 @@ from asicsim.workload.network import (
     PoolLayer,
     _pair,
 )
+from asicsim.workload.layer_costs import conv_transpose_gemms, new_kind_ops
 from asicsim.workload.powersgd import compresses, orth_ops, powersgd_rank
 
 PHASES = ("forward", "backward_data", "weight_gradient", "update")
@@ -170,29 +171,40 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     dx = Tensor(f"{l.inputs[0]}.grad", x_elems, ob)
     G = Tensor(f"{l.name}.G", m_total * n, ab, on_chip_candidate=True)
     has_bias = bool(getattr(spec, "bias", False))
+    nb = l.out_shape.c if l.kind == "conv_transpose" else m_total   # bias entries: one per output channel
     ops: dict[str, list[Op]] = {p: [] for p in PHASES}
     per_group = lambda t: Tensor(t.name, t.elems // g, t.elem_bytes, t.persistent, t.on_chip_candidate)
-    ops["forward"].append(GemmOp(l.name, "forward", BP, n, m, per_group(x), per_group(w), per_group(y), g))
+    transposed = l.kind == "conv_transpose"
+    if transposed:   # runs like the backward-data of the conv it transposes (asicsim.workload.layer_costs)
+        g = spec.groups
+        m = m_total // g
+        fwd_t, bwd_t = conv_transpose_gemms(l, batch, per_group(x), per_group(w), per_group(y), per_group(dy),
+                                            per_group(dx), GemmOp)
+        ops["forward"].append(fwd_t)
+    else:
+        ops["forward"].append(GemmOp(l.name, "forward", BP, n, m, per_group(x), per_group(w), per_group(y), g))
     if has_bias:
-        ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", m_total, ob)), (y,), "bias"))
+        ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", nb, ob)), (y,), "bias"))
     if not first:
-        ops["backward_data"].append(backward_data_gemm(l, batch, per_group(dy), per_group(w), per_group(dx)))
+        ops["backward_data"].append(bwd_t if transposed else
+                                    backward_data_gemm(l, batch, per_group(dy), per_group(w), per_group(dx)))
     psgd = upd.rule == "powersgd" and compresses(m, n, upd.rank)
     sbpca = upd.rule == "sbpca" and sbpca_pays(upd.rank, m, n, g)
     if sbpca:
         ops["weight_gradient"].append(sbpca_op(l.name, m, n, g, BP, x, dy, upd, ab))
     else:
-        ops["weight_gradient"].append(GemmOp(l.name, "weight_gradient", m, BP, n, per_group(dy), per_group(x), per_group(G), g))
+        a_op, b_op = (per_group(x), per_group(dy)) if transposed else (per_group(dy), per_group(x))
+        ops["weight_gradient"].append(GemmOp(l.name, "weight_gradient", m, BP, n, a_op, b_op, per_group(G), g))
     if psgd:
         ops["weight_gradient"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab))
     if has_bias:   # biases always get the plain update (their gradient is a length-m vector)
-        ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", m_total, ab),), "bias_grad"))
+        ops["weight_gradient"].append(VectorOp(l.name, "weight_gradient", y_elems, (dy,), (Tensor(f"{l.name}.db", nb, ab),), "bias_grad"))
     if psgd:
         ops["update"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab, decompress=True))
     if sbpca:
-        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, m_total if has_bias else 0, ob, ab))
+        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, nb if has_bias else 0, ob, ab))
     else:
-        ops["update"].extend(update_ops(l.name, w, G, upd, m_total if has_bias else 0, ob, ab))
+        ops["update"].extend(update_ops(l.name, w, G, upd, nb if has_bias else 0, ob, ab))
     return ops
 
 
@@ -344,6 +356,9 @@ def lower_vector_layer(l: Layer, batch: int, ob: int) -> dict[str, list[Op]]:
         # second read); backward: dγ, dβ reductions (2) and dx (4) over two reads of x and dy.
         fwd.append(VectorOp(l.name, "forward", 4 * o_el, (x, x), (y,), k))
         bwd.append(VectorOp(l.name, "backward_data", 6 * o_el, (dy, x, dy, x), (dx,), k))
+    elif (new := new_kind_ops(l, batch, ob, Tensor, VectorOp)) is not None and not (
+            isinstance(spec, AddLayer) and len(spec.inputs) == 2):
+        fwd, bwd = new    # concat, n-ary add, scale, activations, lrn, reduce, transpose, ...
     elif isinstance(spec, AddLayer):
         a, b = (f"{s}.out" for s in spec.inputs)
         fwd.append(VectorOp(l.name, "forward", o_el, (Tensor(a, o_el, ob), Tensor(b, o_el, ob)), (y,), k))

@@ -27,47 +27,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from asicsim.errors import InputError, validated
+from asicsim.workload.layer_kinds import (  # noqa: F401  (re-exported: the new kinds live there)
+    NEW_KINDS,
+    NEW_TYPES,
+    ConcatLayer,
+    ConvTransposeLayer,
+    Pads,
+    ScaleLayer,
+    _Checked,
+    _Layer,
+    _pair,
+    infer_new,
+    pads4,
+    window_out,
+)
 from asicsim.presets import NETWORKS_DIR, load_yaml, resolve_preset  # noqa: F401  (re-used by loaders)
 
 IntPair = Union[int, tuple[int, int]]
 
 
-def _pair(v: IntPair) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-class _Layer(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    name: str
-    input: str | None = None
-
-
-class ConvLayer(_Layer):
+class ConvLayer(_Checked):
     type: Literal["conv"]
     out_channels: int = Field(gt=0)
     kernel: IntPair
     stride: IntPair = 1
-    padding: IntPair = 0
+    padding: Pads = 0       # one, per axis, or [top, left, bottom, right]
     groups: int = Field(1, gt=0)
     bias: bool = True
     dilation: IntPair = 1   # kernel taps spaced d apart: covers d·(k−1)+1 inputs, same MACs
-
-    @field_validator("kernel", "stride", "dilation")
-    @classmethod
-    def _positive(cls, v):
-        if min(_pair(v)) <= 0:
-            raise ValueError("must be > 0")
-        return v
-
-    @field_validator("padding")
-    @classmethod
-    def _nonneg(cls, v):
-        if min(_pair(v)) < 0:
-            raise ValueError("must be >= 0")
-        return v
 
 
 class LinearLayer(_Layer):
@@ -76,11 +66,11 @@ class LinearLayer(_Layer):
     bias: bool = True
 
 
-class PoolLayer(_Layer):
+class PoolLayer(_Checked):
     type: Literal["maxpool", "avgpool"]
     kernel: IntPair
     stride: IntPair | None = None
-    padding: IntPair = 0
+    padding: Pads = 0
     ceil_mode: bool = False
 
 
@@ -107,8 +97,9 @@ class DropoutLayer(_Layer):
 
 
 class AddLayer(_Layer):
+    """Sum of two (a residual add) or more (ONNX Sum) inputs of one shape."""
     type: Literal["add"]
-    inputs: tuple[str, str]
+    inputs: tuple[str, ...] = Field(min_length=2)
 
 
 class LossLayer(_Layer):
@@ -117,11 +108,12 @@ class LossLayer(_Layer):
 
 LayerDef = Annotated[
     Union[ConvLayer, LinearLayer, PoolLayer, GlobalPoolLayer, ActLayer, BatchNormLayer,
-          FlattenLayer, DropoutLayer, AddLayer, LossLayer],
+          FlattenLayer, DropoutLayer, AddLayer, LossLayer, *NEW_KINDS],
     Field(discriminator="type"),
 ]
 
-LAYER_TYPES = "conv, linear, maxpool, avgpool, global_avgpool, relu, relu6, batchnorm, flatten, dropout, add, softmax_ce"
+LAYER_TYPES = ("conv, linear, maxpool, avgpool, global_avgpool, relu, relu6, batchnorm, flatten, dropout, add, "
+               "softmax_ce, " + NEW_TYPES)
 
 
 class InputShape(BaseModel):
@@ -159,6 +151,7 @@ class Layer:
     inputs: tuple[str, ...]
     in_shape: Shape
     out_shape: Shape
+    input_numels: tuple[int, ...] = ()   # per-sample elements of each input (concat, scale read several)
 
     @property
     def name(self) -> str:
@@ -170,7 +163,7 @@ class Layer:
 
     @property
     def is_weighted(self) -> bool:
-        return self.kind in ("conv", "linear")
+        return self.kind in ("conv", "linear", "conv_transpose")
 
     @property
     def weight_shape(self) -> tuple[int, int]:
@@ -182,11 +175,16 @@ class Layer:
             return s.out_channels, self.in_shape.c // s.groups * kh * kw
         if isinstance(s, LinearLayer):
             return s.out_features, self.in_shape.numel
+        if isinstance(s, ConvTransposeLayer):   # the conv it transposes: C_out → C_in (see lowering)
+            kh, kw = _pair(s.kernel)
+            return self.in_shape.c, s.out_channels // s.groups * kh * kw
         raise ValueError(f"layer {self.name} has no weights")
 
     @property
     def positions(self) -> int:
         """P: output positions per sample that share the weights (H_out·W_out; 1 for linear)."""
+        if self.kind == "conv_transpose":   # input positions: each scatters one kernel's worth
+            return self.in_shape.h * self.in_shape.w
         return self.out_shape.h * self.out_shape.w if self.kind == "conv" else 1
 
     @property
@@ -194,7 +192,7 @@ class Layer:
         if not self.is_weighted:
             return 2 * self.out_shape.c if self.kind == "batchnorm" else 0
         m, n = self.weight_shape
-        bias = m if self.spec.bias else 0  # type: ignore[attr-defined]
+        bias = (self.out_shape.c if self.kind == "conv_transpose" else m) if self.spec.bias else 0  # type: ignore[attr-defined]
         return m * n + bias
 
 
@@ -228,12 +226,8 @@ class Network:
 
 
 def conv_out(size: int, k: int, s: int, p: int, ceil_mode: bool = False) -> int:
-    """Output length of a conv/pool window along one axis (PyTorch rule)."""
-    num = size + 2 * p - k
-    out = (-(-num // s) if ceil_mode else num // s) + 1
-    if ceil_mode and (out - 1) * s >= size + p:  # last window must start inside the input
-        out -= 1
-    return out
+    """Output length of a conv/pool window along one axis (PyTorch rule), padding p on both sides."""
+    return window_out(size, k, s, p, p, ceil_mode)
 
 
 def _infer(spec: _Layer, ins: list[Shape], where: str, file: str) -> Shape:
@@ -241,25 +235,25 @@ def _infer(spec: _Layer, ins: list[Shape], where: str, file: str) -> Shape:
     if isinstance(spec, ConvLayer):
         kh, kw = _pair(spec.kernel)
         sh, sw = _pair(spec.stride)
-        ph, pw = _pair(spec.padding)
+        pt, pl, pb, pr = pads4(spec.padding)
         dh, dw = _pair(spec.dilation)
         kh, kw = dh * (kh - 1) + 1, dw * (kw - 1) + 1   # extent of the dilated window
         if x.c % spec.groups or spec.out_channels % spec.groups:
             raise InputError("groups must divide both input and output channels", file=file,
                              field=f"{where}.groups", value=spec.groups,
                              allowed=f"a divisor of in_channels={x.c} and out_channels={spec.out_channels}")
-        if kh > x.h + 2 * ph or kw > x.w + 2 * pw:
+        if kh > x.h + pt + pb or kw > x.w + pl + pr:
             raise InputError("kernel larger than its (padded) input", file=file, field=f"{where}.kernel",
-                             value=spec.kernel, allowed=f"at most {x.h + 2 * ph}×{x.w + 2 * pw} for input {x.c}×{x.h}×{x.w}")
-        return Shape(spec.out_channels, conv_out(x.h, kh, sh, ph), conv_out(x.w, kw, sw, pw))
+                             value=spec.kernel, allowed=f"at most {x.h + pt + pb}×{x.w + pl + pr} for input {x.c}×{x.h}×{x.w}")
+        return Shape(spec.out_channels, window_out(x.h, kh, sh, pt, pb), window_out(x.w, kw, sw, pl, pr))
     if isinstance(spec, PoolLayer):
         kh, kw = _pair(spec.kernel)
         sh, sw = _pair(spec.stride if spec.stride is not None else spec.kernel)
-        ph, pw = _pair(spec.padding)
-        if kh > x.h + 2 * ph or kw > x.w + 2 * pw:
+        pt, pl, pb, pr = pads4(spec.padding)
+        if kh > x.h + pt + pb or kw > x.w + pl + pr:
             raise InputError("pooling window larger than its (padded) input", file=file, field=f"{where}.kernel",
-                             value=spec.kernel, allowed=f"at most {x.h + 2 * ph}×{x.w + 2 * pw}")
-        return Shape(x.c, conv_out(x.h, kh, sh, ph, spec.ceil_mode), conv_out(x.w, kw, sw, pw, spec.ceil_mode))
+                             value=spec.kernel, allowed=f"at most {x.h + pt + pb}×{x.w + pl + pr}")
+        return Shape(x.c, window_out(x.h, kh, sh, pt, pb, spec.ceil_mode), window_out(x.w, kw, sw, pl, pr, spec.ceil_mode))
     if isinstance(spec, GlobalPoolLayer):
         return Shape(x.c, 1, 1)
     if isinstance(spec, (FlattenLayer,)):
@@ -267,10 +261,15 @@ def _infer(spec: _Layer, ins: list[Shape], where: str, file: str) -> Shape:
     if isinstance(spec, LinearLayer):
         return Shape(spec.out_features, 1, 1)
     if isinstance(spec, AddLayer):
-        if ins[0] != ins[1]:
-            raise InputError("add needs two inputs of the same shape", file=file, field=f"{where}.inputs",
-                             value=f"{ins[0].c}×{ins[0].h}×{ins[0].w} vs {ins[1].c}×{ins[1].h}×{ins[1].w}")
+        if any(s != ins[0] for s in ins[1:]):
+            raise InputError("add needs inputs of the same shape", file=file, field=f"{where}.inputs",
+                             value=" vs ".join(f"{s.c}×{s.h}×{s.w}" for s in ins))
         return x
+    if isinstance(spec, NEW_KINDS):
+        out, why = infer_new(spec, [(s.c, s.h, s.w) for s in ins])
+        if out is None:
+            raise InputError(why, file=file, field=where, value=spec.name)
+        return Shape(*out)
     if isinstance(spec, LossLayer):
         return Shape(1, 1, 1)
     return x  # relu, relu6, batchnorm, dropout keep the shape
@@ -289,8 +288,8 @@ def build_network(data: dict, file: str = "<network>") -> Network:
         if spec.name in shapes:
             raise InputError("duplicate layer name", file=file, field=f"{where}.name", value=spec.name,
                              allowed="unique names other than 'input'")
-        if isinstance(spec, AddLayer):
-            srcs = tuple(spec.inputs)
+        if isinstance(spec, (AddLayer, ConcatLayer)) or (isinstance(spec, ScaleLayer) and spec.inputs):
+            srcs = tuple(spec.inputs)  # type: ignore[arg-type]
         else:
             srcs = (spec.input or prev,)
         for s in srcs:
@@ -303,7 +302,8 @@ def build_network(data: dict, file: str = "<network>") -> Network:
         out = _infer(spec, ins, where, file)
         if out.h <= 0 or out.w <= 0:
             raise InputError("layer output would be empty", file=file, field=where, value=spec.name)
-        layers.append(Layer(spec=spec, inputs=srcs, in_shape=ins[0], out_shape=out))
+        layers.append(Layer(spec=spec, inputs=srcs, in_shape=ins[0], out_shape=out,
+                            input_numels=tuple(s.numel for s in ins)))
         shapes[spec.name] = out
         prev = spec.name
     by_name = {l.name: l for l in layers}

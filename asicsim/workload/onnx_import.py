@@ -1,174 +1,42 @@
 """ONNX import: an ``.onnx`` model → the same network description the YAML loader reads.
 
-`onnx_network_data(path)` walks the graph in its (topological) node order and writes one YAML-style
-layer mapping per node (``asicsim.workload.network`` schema), so `build_network` then validates it
-and infers shapes exactly as for a ``models/networks/*.yaml`` file: an ONNX network and its YAML
-twin give equal `Network` objects up to layer names. Weights are never read, only their shapes
-(an initializer's ``dims``, or a graph input's declared shape), so a weight-stripped file works.
+`onnx_network_data(path)` reads and normalises the model and folds its constant subgraphs
+(`asicsim.workload.onnx_fold`), then walks the remaining nodes in their (topological) order and
+writes layer mappings of the `asicsim.workload.network` schema (one per node; a Split gives one
+slice per output), so `build_network` validates them and infers shapes exactly as for a
+``models/networks/*.yaml`` file. Weights are never read, only their shapes (an initializer's
+``dims``, a folded constant's shape, or a graph input's declared shape), so a weight-stripped file
+works. How each op maps is in `asicsim.workload.onnx_ops` (``SUPPORTED_OPS``); any other op, or an
+op used in a way asicsim cannot model, is an `InputError` naming the node, its op type, the reason
+and the supported list.
 
-Supported ops and how they map (anything else → `InputError` naming the node, its op type and
-this list):
-
-==========================================  ===============================================
-Conv (2-D; group, strides, pads, dilations,  conv (out_channels from W's first dim; bias if a
-auto_pad with an even total)                 third input is given)
-Gemm (transA = 0), MatMul (constant B)       linear (out_features from B); a following Add of a
-                                             constant becomes that layer's bias
-MaxPool, AveragePool (dilations 1)           maxpool / avgpool (ONNX's default stride is 1)
-GlobalAveragePool                            global_avgpool
-BatchNormalization                           batchnorm
-Add (two data inputs)                        add
-Relu; Clip(0, 6) / Clip(0, ∞)                relu6 / relu
-Flatten (axis 1); Reshape to (batch, F)      flatten
-Dropout                                      dropout;  Identity: skipped
-Softmax / LogSoftmax as the last node        softmax_ce
-Shape, Gather, Unsqueeze, Squeeze, Concat,   skipped when they only compute a Reshape target
-Cast, Constant                               (the ``x.view(x.size(0), -1)`` export pattern)
-==========================================  ===============================================
-
-Modelling choices: pads must be symmetric (asicsim's conv/pool take one padding per axis); an
-inference graph without a Softmax at its end gains a ``loss`` (softmax_ce) layer so that a training
-step has a loss, as every network in ``models/networks`` has; the batch dimension of the input is
-ignored (asicsim's ``--batch`` sets it). After `build_network`, every layer's output shape is
-checked against ONNX's own shape inference (`onnx.shape_inference`) wherever ONNX knows it.
+Modelling choices: an inference graph without a Softmax at its end gains a ``loss`` (softmax_ce)
+layer so that a training step has a loss, as every network in ``models/networks`` has; the batch
+dimension of the input is ignored (asicsim's ``--batch`` sets it); an NHWC input followed by a
+Transpose to NCHW (tf2onnx, keras2onnx) is read as the NCHW tensor, and a Transpose whose only use
+is a flatten (NCHW → NHWC before a classifier) is folded away — both only reorder features, so no
+MAC changes; every other Transpose is a data-movement layer. Constant operands of Mul/Div/Sub/Add
+(a Caffe2 affine after batch norm, ImageScaler) are fixed scales, not trained parameters; an Add
+of a constant right after a bias-free conv/linear is that layer's bias. After `build_network`,
+every layer's output shape is checked against ONNX's own shape inference wherever ONNX knows it.
 
 The ``onnx`` package is an optional extra: ``pip install 'asicsim[onnx]'`` (``dev`` includes it).
 """
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from asicsim.errors import InputError
+from asicsim.workload.onnx_fold import _onnx, default_opset, fold_constants, load_model
+from asicsim.workload.onnx_ops import HANDLERS, SUPPORTED_OPS
 
-SUPPORTED_OPS = ("Conv, Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Add, "
-                 "Relu, Clip(0,6|0,inf), Flatten, Reshape(batch,-1), Dropout, Identity, Softmax/LogSoftmax (last), "
-                 "Shape/Gather/Unsqueeze/Squeeze/Concat/Cast/Constant (Reshape targets only)")
-_SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Constant"}
-_PARAM_SLOTS = {"Conv": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "BatchNormalization": (1, 2, 3, 4),
-                "Clip": (1, 2), "Reshape": (1,), "Dropout": (1, 2)}
-
-
-def _onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise InputError("reading .onnx networks needs the 'onnx' package",
-                         allowed="pip install 'asicsim[onnx]' (or pip install onnx)") from None
-    return onnx
-
-
-def _attrs(node) -> dict:
-    from onnx import helper
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _decode(v):
-    return v.decode() if isinstance(v, bytes) else v
-
-
-class _Graph:
-    """The facts about one ONNX graph the mapping needs: constant values/shapes, inferred shapes."""
-
-    def __init__(self, model, file: str):
-        onnx = _onnx()
-        self.file = file
-        g = model.graph
-        try:
-            inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
-        except Exception:  # noqa: BLE001 - inference is a cross-check only; it may fail on odd graphs
-            inferred = g
-        self.shapes: dict[str, tuple] = {}
-        for vi in list(inferred.value_info) + list(inferred.output) + list(g.input):
-            t = vi.type.tensor_type
-            if t.HasField("shape"):
-                self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
-        self.init = {t.name: t for t in g.initializer}
-        self.consts: dict[str, object] = {}   # small constants whose values we need (Clip, Reshape)
-
-    def where(self, node, i: int) -> str:
-        return f"node '{node.name or f'#{i}'}' ({node.op_type})"
-
-    def shape_of(self, name: str) -> tuple | None:
-        if name in self.init:
-            return tuple(self.init[name].dims)
-        return self.shapes.get(name)
-
-    def value(self, name: str):
-        """Value of a constant (initializer or Constant node output) as a numpy array, or None."""
-        if name in self.consts:
-            return self.consts[name]
-        if name in self.init:
-            from onnx import numpy_helper
-            arr = numpy_helper.to_array(self.init[name])
-            return arr if arr.size == math.prod(self.init[name].dims) else None
-        return None
-
-
-def _fail(gr: _Graph, node, i: int, why: str, allowed: str = SUPPORTED_OPS) -> InputError:
-    return InputError(f"{gr.where(node, i)}: {why}", file=gr.file, field=f"graph.node[{i}]",
-                      value=node.op_type, allowed=allowed)
-
-
-def _fold_shape_op(gr: _Graph, node, a: dict) -> None:
-    """Evaluate a shape-arithmetic node when its inputs are known, so a Reshape target computed
-    from ``x.shape`` is a constant (ONNX's data propagation does not always get there). The
-    batch dimension counts as 1 when symbolic: asicsim sets the batch itself."""
-    import numpy as np
-    from onnx import numpy_helper
-
-    op, out = node.op_type, node.output[0]
-    if op == "Constant":
-        if "value" in a:
-            gr.consts[out] = numpy_helper.to_array(a["value"])
-        return
-    if op == "Shape":
-        shp = gr.shapes.get(node.input[0])
-        if shp:
-            dims = [1 if j == 0 and d is None else d for j, d in enumerate(shp)]
-            if all(d is not None for d in dims):
-                gr.consts[out] = np.array(dims, dtype=np.int64)
-        return
-    vals = [gr.value(t) for t in node.input if t]
-    if any(v is None for v in vals):
-        return
-    if op == "Gather":
-        gr.consts[out] = np.take(vals[0], vals[1], axis=a.get("axis", 0))
-    elif op in ("Unsqueeze", "Squeeze"):
-        axes = a.get("axes", vals[1].tolist() if len(vals) > 1 else None)
-        v = vals[0]
-        gr.consts[out] = (np.expand_dims(v, tuple(axes)) if op == "Unsqueeze"
-                          else np.squeeze(v, axis=tuple(axes) if axes is not None else None))
-    elif op == "Concat":
-        gr.consts[out] = np.concatenate([np.atleast_1d(v) for v in vals], axis=a.get("axis", 0))
-    elif op == "Cast":
-        gr.consts[out] = vals[0]
-
-
-def _sym_pads(gr, node, i, a: dict, kernel: tuple[int, int], strides, dil, in_hw) -> tuple[int, int]:
-    auto = _decode(a.get("auto_pad", "NOTSET"))
-    if auto in ("SAME_UPPER", "SAME_LOWER"):
-        if in_hw is None:
-            raise _fail(gr, node, i, "auto_pad SAME needs a known input shape", "explicit pads")
-        pads = []
-        for size, k, s, d in zip(in_hw, kernel, strides, dil):
-            total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
-            if total % 2:
-                raise _fail(gr, node, i, f"auto_pad {auto} needs an odd total padding {total} (asymmetric)",
-                            "symmetric padding")
-            pads.append(total // 2)
-        return pads[0], pads[1]
-    if auto == "VALID":
-        return 0, 0
-    p = list(a.get("pads", [0, 0, 0, 0]))
-    if len(p) != 4 or p[0] != p[2] or p[1] != p[3]:
-        raise _fail(gr, node, i, f"pads {p} are not symmetric (or not 2-D)",
-                    "2-D pads [top, left, bottom, right] with top = bottom and left = right")
-    return int(p[0]), int(p[1])
-
-
-def _pair_out(v: tuple[int, int]):
-    return v[0] if v[0] == v[1] else [v[0], v[1]]
+__all__ = ["onnx_network_data", "import_details", "check_shapes", "SUPPORTED_OPS"]
+_PARAM_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "PRelu": (1,),
+                "BatchNormalization": (1, 2, 3, 4), "Clip": (1, 2), "Reshape": (1,), "Dropout": (1, 2)}
 
 
 def _layer_name(onnx_name: str, op_type: str) -> str:
@@ -181,193 +49,262 @@ def _layer_name(onnx_name: str, op_type: str) -> str:
     return ".".join(segs)
 
 
-def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
-    """The network-description mapping (`asicsim.workload.network` schema) of an ONNX model file,
-    and per layer the (batch-first) output shape ONNX's shape inference gives (None if unknown)."""
-    onnx = _onnx()
-    file = str(path)
-    try:
-        model = onnx.load(file, load_external_data=False)
-    except FileNotFoundError:
-        raise InputError("file not found", file=file) from None
-    except Exception as exc:  # noqa: BLE001 - protobuf raises its own DecodeError types
-        raise InputError(f"not a readable ONNX model ({type(exc).__name__})", file=file,
-                         allowed="an ONNX ModelProto file") from None
-    gr = _Graph(model, file)
-    g = model.graph
-    params = {n for node in g.node for j in _PARAM_SLOTS.get(node.op_type, ()) if j < len(node.input)
-              for n in (node.input[j],) if n}
-    data_inputs = [vi for vi in g.input if vi.name not in gr.init and vi.name not in params]
-    if len(data_inputs) != 1:
-        raise InputError("the graph must have exactly one data input (weights as initializers)", file=file,
-                         field="graph.input", value=[vi.name for vi in data_inputs])
-    x_in = data_inputs[0]
-    dims = gr.shapes.get(x_in.name, ())
-    if len(dims) == 4 and all(d for d in dims[1:]):
-        c, h, w = dims[1:]
-    elif len(dims) == 2 and dims[1]:
-        c, h, w = dims[1], 1, 1
-    else:
-        raise InputError("the data input needs a fixed shape [N, C, H, W] or [N, F]", file=file,
-                         field=f"graph.input.{x_in.name}", value=list(dims))
-    src = {x_in.name: "input"}       # tensor → the asicsim layer that produces it
-    shape_only: set[str] = set()
-    layers: list[dict] = []
-    onnx_out: dict[str, str] = {}    # layer name → the ONNX tensor it produces (for the shape check)
-    used: set[str] = {"input"}
-    last = len(g.node) - 1
+class _Importer:
+    """The import context the op handlers read and write."""
 
-    def name_for(node, i) -> str:
+    def __init__(self, model, file: str):
+        onnx = _onnx()
+        self.file = file
+        g = self.g = model.graph
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
+        except Exception:  # noqa: BLE001 - inference is a cross-check only; it may fail on odd graphs
+            inferred = g
+        self.shapes: dict[str, tuple] = {}
+        for vi in list(inferred.value_info) + list(inferred.output) + list(g.input):
+            t = vi.type.tensor_type
+            if t.HasField("shape"):
+                self.shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+        inits = {t.name for t in g.initializer}
+        params = {n for node in g.node for j in _PARAM_SLOTS.get(node.op_type, ()) if j < len(node.input)
+                  for n in (node.input[j],) if n}
+        self.consts, self.folded_nodes, self.folded = fold_constants(model, self.shapes)
+        for vi in g.input:   # weights declared as graph inputs (shape only)
+            shp = self.shapes.get(vi.name)
+            if vi.name in params and vi.name not in self.consts and shp and all(d is not None for d in shp):
+                self.consts[vi.name] = np.broadcast_to(np.zeros((), np.float32), shp)
+        data_inputs = [vi for vi in g.input if vi.name not in inits and vi.name not in self.consts]
+        if len(data_inputs) != 1:
+            raise InputError("the graph must have exactly one data input (weights as initializers)", file=file,
+                             field="graph.input", value=[vi.name for vi in data_inputs])
+        self.x_in = data_inputs[0].name
+        self.in_dims = self.shapes.get(self.x_in, ())
+        self.src: dict[str, str] = {self.x_in: "input"}   # data tensor → the asicsim layer producing it
+        self.layers: list[dict] = []
+        self.onnx_out: dict[str, str] = {}
+        self.used: set[str] = {"input"}
+        self.pending: dict[str, tuple] = {}   # rank-5 channel-group views awaiting their Reshape back
+        self.flat_ok: set[str] = set()
+        self.fold_notes: Counter = Counter()
+        self.consumers: dict[str, list] = {}
+        for node in g.node:
+            for t in node.input:
+                self.consumers.setdefault(t, []).append(node)
+        live = [i for i in range(len(g.node)) if i not in self.folded_nodes]
+        self.last = live[-1] if live else -1
+
+    # --- facts -------------------------------------------------------------------------------
+    def shape(self, t: str) -> tuple | None:
+        if t in self.consts:
+            return tuple(self.consts[t].shape)
+        if t == self.x_in:
+            return tuple(self.in_dims) or None
+        return self.shapes.get(t)
+
+    def const(self, t: str):
+        return self.consts.get(t)
+
+    def is_const(self, t: str) -> bool:
+        return t in self.consts
+
+    def numel(self, t: str) -> int | None:
+        s = self.shape(t)
+        return math.prod(s[1:]) if s and all(s[1:]) else None
+
+    def is_last(self, i: int) -> bool:
+        return i == self.last
+
+    def fail(self, node, i: int, why: str, allowed: str = SUPPORTED_OPS) -> InputError:
+        return InputError(f"node '{node.name or f'#{i}'}' ({node.op_type}): {why}", file=self.file,
+                          field=f"graph.node[{i}]", value=node.op_type, allowed=allowed)
+
+    # --- wiring ------------------------------------------------------------------------------
+    def src_of(self, node, i: int, t: str) -> str:
+        if t in self.pending:
+            raise self.fail(node, i, f"reads '{t}', a rank-5 view of a data tensor (only a channel shuffle "
+                            "reshaped back to C, H, W is supported)", "Reshape-Transpose-Reshape channel shuffles")
+        if t not in self.src:
+            raise self.fail(node, i, f"input '{t}' is not produced by a supported data node before it")
+        return self.src[t]
+
+    def data_in(self, node, i: int, j: int = 0) -> str:
+        return self.src_of(node, i, node.input[j] if j < len(node.input) else "")
+
+    def name_for(self, node, i: int) -> str:
         base = _layer_name(node.name or "", node.op_type) or f"{node.op_type.lower()}_{i}"
         nm, k = base, 1
-        while nm in used:
+        while nm in self.used:
             nm, k = f"{base}_{k}", k + 1
-        used.add(nm)
+        self.used.add(nm)
         return nm
 
-    def data_in(node, i, j=0) -> str:
-        t = node.input[j] if j < len(node.input) else ""
-        if t in shape_only or t not in src:
-            raise _fail(gr, node, i, f"input '{t}' is not produced by a supported data node before it")
-        return src[t]
-
-    def emit(node, i, spec: dict, inp: str | None = None, check: bool = True):
-        nm = name_for(node, i)
+    def emit(self, node, i: int, spec: dict, inp: str | None = None, check: bool = True, out: str | None = None):
+        nm = self.name_for(node, i)
         d = {"name": nm, **spec}
         if inp is not None and "inputs" not in spec:
             d["input"] = inp
-        layers.append(d)
-        src[node.output[0]] = nm
+        self.layers.append(d)
+        t = out or node.output[0]
+        self.src[t] = nm
         if check:   # softmax_ce outputs the loss, not ONNX's probabilities: nothing to compare
-            onnx_out[nm] = node.output[0]
+            self.onnx_out[nm] = t
 
-    def handle(i: int, node) -> None:
-        op, a = node.op_type, _attrs(node)
-        if op in _SHAPE_OPS:
-            _fold_shape_op(gr, node, a)
-            ins = [t for t in node.input if t]
-            if op == "Shape" or all(t in shape_only or t in gr.init or t in gr.consts for t in ins):
-                shape_only.update(node.output)
+    def alias(self, t: str, layer: str, fold: str | None = None) -> None:
+        self.src[t] = layer
+        if fold:
+            self.fold_notes[fold] += 1
+
+    def bias_target(self, node, t: str, c) -> bool:
+        """Make an Add of constant c the bias of the conv/linear producing t (if it is the last
+        layer so far and has none)."""
+        prev = self.layers[-1] if self.layers else None
+        if prev is None or self.src.get(t) != prev["name"] or prev["type"] not in ("linear", "conv", "conv_transpose") \
+                or prev["bias"] or c.size not in (1, prev.get("out_channels", prev.get("out_features"))):
+            return False
+        prev["bias"] = True
+        node_out = node.output[0]
+        self.src[node_out] = prev["name"]
+        self.onnx_out[prev["name"]] = node_out
+        return True
+
+    def only_flattened(self, t: str) -> bool:
+        cons = self.consumers.get(t, [])
+        return bool(cons) and all(n.op_type in ("Reshape", "Flatten") and len(self.shapes.get(n.output[0]) or ()) == 2
+                                  for n in cons)
+
+    def view(self, node, i: int, dims: tuple) -> None:
+        """A Reshape/Flatten/Squeeze/Unsqueeze of a data tensor to per-sample ``dims``."""
+        t, out = node.input[0], node.output[0]
+        cur = self.shape(t)
+        cur_s = tuple(cur[1:]) if cur else None
+        if t in self.pending:
+            if len(dims) == 3 and tuple(dims) == self.pending[t]:
+                del self.pending[t]
+                self.emit(node, i, {"type": "transpose"}, self.src[t])   # the channel shuffle
                 return
-            raise _fail(gr, node, i, "shape arithmetic on data tensors is not supported")
-        if op == "Identity":
-            src[node.output[0]] = data_in(node, i)
+            raise self.fail(node, i, f"a channel-group view reshaped to {list(dims)}", "channel shuffle back to C, H, W")
+        if self.src.get(t) == "input" and not self.layers and len(dims) in (2, 3):
+            self.in_dims = (self.in_dims[0] if self.in_dims else None, *dims)   # a view of the input itself
+            self.alias(out, "input", fold=f"{node.op_type} of the input to {list(dims)}")
             return
-        if op == "Conv":
-            wshape = gr.shape_of(node.input[1])
-            if wshape is None or len(wshape) != 4:
-                raise _fail(gr, node, i, "needs a 4-D weight of known shape (2-D conv only)", "2-D Conv")
-            kernel = tuple(a.get("kernel_shape", wshape[2:]))
-            strides = tuple(a.get("strides", (1, 1)))
-            dil = tuple(a.get("dilations", (1, 1)))
-            if not len(kernel) == len(strides) == len(dil) == 2:
-                raise _fail(gr, node, i, "only 2-D convolutions are supported", "2-D Conv")
-            in_shape = gr.shapes.get(node.input[0])
-            in_hw = tuple(in_shape[2:]) if in_shape and len(in_shape) == 4 and all(in_shape[2:]) else None
-            pads = _sym_pads(gr, node, i, a, kernel, strides, dil, in_hw)
-            spec = {"type": "conv", "out_channels": int(wshape[0]), "kernel": _pair_out(kernel),
-                    "stride": _pair_out(strides), "padding": _pair_out(pads), "groups": int(a.get("group", 1)),
-                    "bias": len(node.input) > 2 and bool(node.input[2])}
-            if dil != (1, 1):
-                spec["dilation"] = _pair_out(dil)
-            emit(node, i, spec, data_in(node, i))
-        elif op in ("Gemm", "MatMul"):
-            if a.get("transA", 0):
-                raise _fail(gr, node, i, "transA = 1 is not supported", "Gemm with transA = 0")
-            bshape = gr.shape_of(node.input[1])
-            if node.input[1] in src or bshape is None or len(bshape) != 2:
-                raise _fail(gr, node, i, "needs a constant 2-D weight B", "Gemm/MatMul with a weight initializer")
-            out = bshape[0] if a.get("transB", 0) else bshape[1]
-            emit(node, i, {"type": "linear", "out_features": int(out),
-                           "bias": op == "Gemm" and len(node.input) > 2 and bool(node.input[2])}, data_in(node, i))
-        elif op == "Add":
-            consts = [t for t in node.input if t in gr.init or t in gr.consts]
-            if not consts:
-                emit(node, i, {"type": "add", "inputs": [data_in(node, i, 0), data_in(node, i, 1)]})
-                return
-            other = next(t for t in node.input if t not in consts)
-            prev = next((d for d in layers if d["name"] == src.get(other)), None)
-            if prev is None or prev["type"] not in ("linear", "conv") or prev["bias"] or prev is not layers[-1]:
-                raise _fail(gr, node, i, "adding a constant is supported only as the bias of the MatMul/Conv "
-                            "right before it", "Add of two data tensors, or a bias Add after MatMul/Conv")
-            prev["bias"] = True
-            src[node.output[0]] = prev["name"]
-            onnx_out[prev["name"]] = node.output[0]
-        elif op in ("MaxPool", "AveragePool"):
-            kernel = tuple(a.get("kernel_shape", ()))
-            strides = tuple(a.get("strides", (1, 1)))
-            if len(kernel) != 2 or len(strides) != 2 or tuple(a.get("dilations", (1, 1))) != (1, 1):
-                raise _fail(gr, node, i, "only 2-D pooling without dilation is supported", "2-D MaxPool/AveragePool")
-            in_shape = gr.shapes.get(node.input[0])
-            in_hw = tuple(in_shape[2:]) if in_shape and len(in_shape) == 4 and all(in_shape[2:]) else None
-            pads = _sym_pads(gr, node, i, a, kernel, strides, (1, 1), in_hw)
-            spec = {"type": "maxpool" if op == "MaxPool" else "avgpool", "kernel": _pair_out(kernel),
-                    "stride": _pair_out(strides), "padding": _pair_out(pads)}
-            if a.get("ceil_mode", 0):
-                spec["ceil_mode"] = True
-            emit(node, i, spec, data_in(node, i))
-        elif op == "GlobalAveragePool":
-            emit(node, i, {"type": "global_avgpool"}, data_in(node, i))
-        elif op == "BatchNormalization":
-            emit(node, i, {"type": "batchnorm"}, data_in(node, i))
-        elif op == "Relu":
-            emit(node, i, {"type": "relu"}, data_in(node, i))
-        elif op == "Clip":
-            lo, hi = a.get("min"), a.get("max")
-            for j, attr in ((1, "lo"), (2, "hi")):
-                if j < len(node.input) and node.input[j]:
-                    v = gr.value(node.input[j])
-                    if v is None:
-                        raise _fail(gr, node, i, "Clip bounds must be constants", "Clip(0, 6) or Clip(0, inf)")
-                    if attr == "lo":
-                        lo = float(v)
-                    else:
-                        hi = float(v)
-            if lo != 0.0 or not (hi is None or hi == 6.0 or hi >= 3e38):
-                raise _fail(gr, node, i, f"Clip({lo}, {hi}) has no asicsim layer", "Clip(0, 6) or Clip(0, inf)")
-            emit(node, i, {"type": "relu6" if hi == 6.0 else "relu"}, data_in(node, i))
-        elif op == "Flatten":
-            if a.get("axis", 1) != 1:
-                raise _fail(gr, node, i, f"axis {a.get('axis')} is not supported", "Flatten with axis 1")
-            emit(node, i, {"type": "flatten"}, data_in(node, i))
-        elif op == "Reshape":
-            target = gr.shapes.get(node.output[0])
-            v = gr.value(node.input[1]) if len(node.input) > 1 else None
-            in_shape = gr.shapes.get(node.input[0])
-            feat = math.prod(in_shape[1:]) if in_shape and all(in_shape[1:]) else None
-            ok_inferred = target is not None and len(target) == 2 and (feat is None or target[1] in (None, feat))
-            ok_const = v is not None and v.ndim == 1 and len(v) == 2 and int(v[1]) in (-1, feat)
-            if not (ok_inferred or ok_const):
-                raise _fail(gr, node, i, "only a flatten to (batch, features) is supported",
-                            "Reshape to [batch, -1] or [batch, C*H*W]")
-            emit(node, i, {"type": "flatten"}, data_in(node, i))
-        elif op == "Dropout":
-            emit(node, i, {"type": "dropout"}, data_in(node, i))
-        elif op in ("Softmax", "LogSoftmax"):
-            if i != last:
-                raise _fail(gr, node, i, "Softmax is supported only as the last node (the loss)",
-                            "Softmax/LogSoftmax as the graph's last node")
-            emit(node, i, {"type": "softmax_ce"}, data_in(node, i), check=False)
-        else:
-            raise _fail(gr, node, i, f"op type '{op}' is not supported")
+        if cur_s is not None and tuple(dims) == cur_s:
+            self.alias(out, self.data_in(node, i))
+            return
+        if len(dims) == 1 or (len(dims) >= 2 and all(d == 1 for d in dims[1:])):
+            if node.op_type in ("Squeeze", "Unsqueeze") and cur is not None and \
+                    (len(cur) == 2 or all(d == 1 for d in cur[2:])):
+                self.alias(out, self.data_in(node, i))
+            else:
+                self.emit(node, i, {"type": "flatten"}, self.data_in(node, i))
+            return
+        if len(dims) == 4 and cur_s is not None and len(cur_s) == 3 and math.prod(dims) == math.prod(cur_s):
+            self.pending[out] = cur_s
+            self.src[out] = self.data_in(node, i)
+            return
+        raise self.fail(node, i, f"reshaping a data tensor from {list(cur_s or [])} to {list(dims)} "
+                        "(only flatten, shape-keeping and channel-shuffle views)", "Reshape to [batch, -1]")
 
-    for i, node in enumerate(g.node):
+    def input_transpose(self, node, i: int) -> bool:
+        """An NHWC input's Transpose to NCHW: read the input as NCHW (a layout, not work)."""
+        from onnx import helper
+        perm = [helper.get_attribute_value(a) for a in node.attribute if a.name == "perm"]
+        if node.input[0] != self.x_in or self.layers or not perm or list(perm[0]) != [0, 3, 1, 2] \
+                or len(self.in_dims) != 4:
+            return False
+        n, h, w, c = self.in_dims
+        self.in_dims = (n, c, h, w)
+        self.alias(node.output[0], "input", fold="Transpose of an NHWC input to NCHW")
+        return True
+
+
+def _toposort(g, file: str) -> None:
+    """Nodes in an order where each reads only tensors made before it (some exporters write an
+    output Identity first); a cycle is an InputError."""
+    made = {vi.name for vi in g.input} | {t.name for t in g.initializer} | {""}
+    seen = set(made)
+    for n in g.node:   # already in order: keep it exactly
+        if not all(t in seen for t in n.input):
+            break
+        seen.update(n.output)
+    else:
+        return
+    nodes, order = list(g.node), []
+    while nodes:
+        ready = [n for n in nodes if all(t in made for t in n.input)]
+        if not ready:
+            missing = next(t for n in nodes for t in n.input if t not in made)
+            raise InputError("the graph reads a tensor no node or input provides (or has a cycle)", file=file,
+                                 field="graph.node", value=missing)
+        ids = {id(n) for n in ready}
+        for n in ready:
+            made.update(n.output)
+        order += ready
+        nodes = [n for n in nodes if id(n) not in ids]
+    if [id(n) for n in order] != [id(n) for n in g.node]:
+        copies = [type(n)() for n in order]
+        for c, n in zip(copies, order):
+            c.CopyFrom(n)
+        del g.node[:]
+        g.node.extend(copies)
+
+
+def onnx_network_data(path: str | Path) -> tuple[dict, dict[str, tuple | None]]:
+    """The network-description mapping (`asicsim.workload.network` schema) of an ONNX model file,
+    and per layer the (batch-first) output shape ONNX's shape inference gives (None if unknown)."""
+    return _import(path)[:2]
+
+
+def import_details(path: str | Path) -> tuple[dict, dict[str, tuple | None], dict[str, int]]:
+    """`onnx_network_data` plus what was folded away: {op type or fold note: count}."""
+    return _import(path)
+
+
+def _import(path: str | Path):
+    from onnx import helper
+    file = str(path)
+    model = load_model(path)
+    _toposort(model.graph, file)
+    cx = _Importer(model, file)
+    for i, node in enumerate(cx.g.node):
+        if i in cx.folded_nodes:
+            continue
         try:
-            handle(i, node)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:   # malformed attributes/inputs
-            raise _fail(gr, node, i, f"malformed node ({type(exc).__name__}: {exc})") from None
-    if not layers:
+            if node.op_type == "Transpose" and cx.input_transpose(node, i):
+                continue
+            h = HANDLERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+            if h is None:
+                raise cx.fail(node, i, f"op type '{node.op_type}'"
+                              + (f" of domain '{node.domain}'" if node.domain not in ("", "ai.onnx") else "")
+                              + " is not supported")
+            h(cx, i, node, {a.name: helper.get_attribute_value(a) for a in node.attribute})
+        except InputError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, StopIteration) as exc:
+            raise cx.fail(node, i, f"malformed node ({type(exc).__name__})") from None
+    # a view left pending and read by no node is a graph output (a detection head's reshape): no work
+    if not cx.layers:
         raise InputError("the graph has no supported layers", file=file, field="graph.node")
+    dims = cx.in_dims
+    if len(dims) == 4 and all(dims[1:]):
+        c, h, w = dims[1:]
+    elif len(dims) == 3 and all(dims[1:]):
+        c, h, w = dims[1], 1, dims[2]      # [N, C, L]: 1-D signals as C × 1 × L
+    elif len(dims) == 2 and dims[1]:
+        c, h, w = dims[1], 1, 1
+    else:
+        raise InputError("the data input needs fixed non-batch dimensions [N, C, H, W], [N, C, L] or [N, F]",
+                         file=file, field=f"graph.input.{cx.x_in}", value=[d if d else "?" for d in dims])
+    layers = cx.layers
     if layers[-1]["type"] != "softmax_ce":
         lname, k = "loss", 1
-        while lname in used:
+        while lname in cx.used:
             lname, k = f"loss_{k}", k + 1
         layers.append({"name": lname, "type": "softmax_ce", "input": layers[-1]["name"]})
-    name = Path(file).stem
-    return {"name": name, "source": f"ONNX file {Path(file).name} (opset "
-            f"{max((o.version for o in model.opset_import if o.domain in ('', 'ai.onnx')), default=0)})",
-            "input": {"channels": int(c), "height": int(h), "width": int(w)}, "layers": layers}, \
-        {k: gr.shapes.get(v) for k, v in onnx_out.items()}
+    data = {"name": Path(file).stem,
+            "source": f"ONNX file {Path(file).name} (opset {default_opset(model)}, {model.producer_name or 'unknown'})",
+            "input": {"channels": int(c), "height": int(h), "width": int(w)}, "layers": layers}
+    folded = Counter(cx.folded) + Counter(cx.fold_notes)
+    return data, {k: cx.shapes.get(v) for k, v in cx.onnx_out.items()}, dict(folded)
 
 
 def check_shapes(net, onnx_shapes: dict[str, tuple | None]) -> None:
@@ -377,8 +314,14 @@ def check_shapes(net, onnx_shapes: dict[str, tuple | None]) -> None:
         onnx_shape = onnx_shapes.get(l.name)
         if not onnx_shape or any(d is None for d in onnx_shape[1:]):
             continue
-        ours = (l.out_shape.c, l.out_shape.h, l.out_shape.w) if len(onnx_shape) == 4 else (l.out_shape.numel,)
-        if tuple(onnx_shape[1:]) != ours:
-            raise InputError(f"layer '{l.name}': asicsim infers "
-                             f"shape {ours}, ONNX shape inference {tuple(onnx_shape[1:])}", file=net.path,
-                             allowed="layers whose output shape asicsim can reproduce")
+        s = l.out_shape
+        theirs = tuple(onnx_shape[1:])
+        if len(theirs) == 3:
+            ours = (s.c, s.h, s.w)
+        elif len(theirs) == 2:
+            ours = (s.c, s.h * s.w)
+        else:
+            ours, theirs = (s.numel,), (math.prod(theirs),)
+        if theirs != ours:
+            raise InputError(f"layer '{l.name}': asicsim infers shape {ours}, ONNX shape inference {theirs}",
+                             file=net.path, allowed="layers whose output shape asicsim can reproduce")
