@@ -108,6 +108,16 @@ def test_rank_with_full_is_an_error_and_default_rank_is_printed(tmp_path, capsys
     assert "rank 4 (default)" in head and "momentum 0.9" in head and "sub-batch 32" in head
 
 
+@pytest.mark.parametrize("opt,value", [("--sub-batch", "8"), ("--projections", "vector"), ("--apply", "crossbar")])
+def test_sbpca_only_options_with_another_rule_are_errors(tmp_path, capsys, opt, value):
+    assert main(["run", "--network", "lenet5", "--update", "sketch", opt, value, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and opt in err and "sketch" in err
+    assert main(["run", "--network", "lenet5", "--batch", "4", "--update", "sbpca", "--sub-batch", "2",
+                 "--out", str(tmp_path)]) == 0
+    assert "sub-batch 2" in capsys.readouterr().out.splitlines()[0]
+
+
 def test_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     """tqdm with disable=None: no bar when stderr is not a terminal, a bar when it is."""
     import io

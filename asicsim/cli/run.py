@@ -20,6 +20,7 @@ from asicsim.workload.network import load_network
 DEFAULT = {"network": "resnet18", "accelerator": "edge", "batch": 32}
 RANKED_RULES = ("sbpca", "sketch", "powersgd")   # the rules --rank applies to
 DEFAULT_RANK = 4
+SBPCA_DEFAULTS = {"sub_batch": 32, "projections": "array", "apply": "digital"}   # options only SBPCA reads
 
 
 def resolve_rank(rule: str, rank: int | None) -> tuple[int, str]:
@@ -44,11 +45,13 @@ def parse_phases(text: str) -> tuple[str, ...]:
 def add_update_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--momentum", nargs="?", type=float, const=0.9, default=0.0, metavar="M",
                    help="SGD momentum (flag alone: 0.9)")
-    p.add_argument("--sub-batch", type=int, default=32, help="SBPCA sub-batch size s (pairs)")
-    p.add_argument("--projections", choices=["array", "vector"], default="array",
-                   help="where SBPCA's skinny projections run")
-    p.add_argument("--apply", choices=["digital", "crossbar"], default="digital",
-                   help="SBPCA update: expand Ĝ digitally or pulse an in-memory crossbar")
+    p.add_argument("--sub-batch", type=int, default=None,
+                   help=f"SBPCA sub-batch size s (pairs) (default: {SBPCA_DEFAULTS['sub_batch']})")
+    p.add_argument("--projections", choices=["array", "vector"], default=None,
+                   help=f"where SBPCA's skinny projections run (default: {SBPCA_DEFAULTS['projections']})")
+    p.add_argument("--apply", choices=["digital", "crossbar"], default=None,
+                   help="SBPCA update: expand Ĝ digitally or pulse an in-memory crossbar "
+                        f"(default: {SBPCA_DEFAULTS['apply']})")
     p.add_argument("--backward", choices=["bp", "dfa", "bdfa", "hybrid"], default="bp",
                    help="how the error reaches each layer: backprop, direct feedback alignment, binary DFA, "
                         "BP for conv + DFA for FC layers")
@@ -56,10 +59,28 @@ def add_update_arguments(p: argparse.ArgumentParser) -> None:
                    help="how the sketch rule forms its SRHT (auto: fewer additions)")
 
 
+def check_sbpca_options(args, rule: str) -> None:
+    """Decision, as for ``--rank``: an SBPCA-only option (``--sub-batch``, ``--projections``,
+    ``--apply``) given with another rule is an input error (exit 2), not silently ignored."""
+    given = [name for name in SBPCA_DEFAULTS if getattr(args, name, None) is not None]
+    if given and rule != "sbpca":
+        flag = "--" + given[0].replace("_", "-")
+        raise InputError(f"{flag} is an SBPCA option; --update {rule} does not use it", field=flag,
+                         value=getattr(args, given[0]), allowed=f"--update sbpca {flag} ...")
+
+
+def sbpca_option(args, name: str):
+    """The option's value, or its default when not given (see `SBPCA_DEFAULTS`)."""
+    value = getattr(args, name, None)
+    return SBPCA_DEFAULTS[name] if value is None else value
+
+
 def update_from_args(args, rule: str, rank: int) -> UpdateConfig:
     from asicsim.errors import validated
-    return validated(UpdateConfig, dict(rule=rule, momentum=args.momentum, rank=rank, sub_batch=args.sub_batch,
-                                        projections=args.projections, apply=args.apply,
+    return validated(UpdateConfig, dict(rule=rule, momentum=args.momentum, rank=rank,
+                                        sub_batch=sbpca_option(args, "sub_batch"),
+                                        projections=sbpca_option(args, "projections"),
+                                        apply=sbpca_option(args, "apply"),
                                         backward=getattr(args, "backward", "bp"),
                                         sketch_method=getattr(args, "sketch_method", "auto")), "<command line>")
 
@@ -173,6 +194,7 @@ def execute(args) -> int:
     hw, net, batch = resolve_inputs(args)
     phases = parse_phases(args.phases)
     rank, rank_source = resolve_rank(args.update, args.rank)
+    check_sbpca_options(args, args.update)
     update = update_from_args(args, args.update, rank)
     from asicsim.workload.backward import check_backward
     check_backward(net, update.backward, field="--backward")
