@@ -48,6 +48,20 @@ class InputError(Exception):
         self.allowed = allowed
 
 
+_MEMORY_FIELDS = ("bandwidth", "capacity", "bytes_per_cycle", "dram", "sram")
+
+
+def _inf_hint(loc: str, value: Any) -> str:
+    """Numbers are finite everywhere; where someone writes ``inf`` to mean unbounded memory, say
+    how asicsim models that instead."""
+    is_inf = isinstance(value, float) and value in (float("inf"), float("-inf"))
+    if isinstance(value, str):
+        is_inf = value.strip().lower().lstrip("+-.") in ("inf", "infinity")
+    if is_inf and any(k in loc for k in _MEMORY_FIELDS):
+        return "; for unbounded memory use --ideal-memory (unbounded SRAM, infinitely fast DRAM)"
+    return ""
+
+
 def pydantic_to_input_error(exc: Exception, file: str | Path | None, prefix: str = "") -> InputError:
     """Turn a pydantic ValidationError into one InputError naming the first bad field."""
     errors = getattr(exc, "errors", None)
@@ -61,7 +75,7 @@ def pydantic_to_input_error(exc: Exception, file: str | Path | None, prefix: str
         first_field = first_field or loc
         val = err.get("input")
         val_txt = "" if isinstance(val, dict) else f" (got {short(val)})"
-        lines.append(f"field '{loc}': {err.get('msg')}{val_txt}")
+        lines.append(f"field '{loc}': {err.get('msg')}{val_txt}{_inf_hint(loc, val)}")
     more = f"; and {len(lines) - 3} more" if len(lines) > 3 else ""
     msg = "; ".join(lines[:3]) + more
     out = InputError(msg, file=file)

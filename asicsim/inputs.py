@@ -178,3 +178,58 @@ def load_yaml(path: str | Path, *, what: str = "YAML") -> Any:
     """Read and parse a YAML file under every guard (size, encoding, depth, aliases, duplicates)."""
     path = Path(path)
     return parse_yaml(read_text(path, what=what), path)
+
+
+MAX_BINARY_BYTES = 1024 * 1024 * 1024   # bytes: the largest binary input (ONNX, IDX) read, decompressed too
+
+
+def read_binary(path: str | Path, *, what: str = "input", max_bytes: int = MAX_BINARY_BYTES) -> bytes:
+    """A binary file's bytes; a ``.gz`` file is decompressed, its *decompressed* size bounded by
+    ``max_bytes`` too (a small gzip bomb is refused after ``max_bytes + 1`` bytes, never inflated whole)."""
+    import gzip
+    import zlib
+
+    path = Path(path)
+    data = read_bytes(path, what=what, max_bytes=max_bytes)
+    if path.suffix != ".gz":
+        return data
+    try:
+        with gzip.GzipFile(fileobj=__import__("io").BytesIO(data)) as g:
+            out = g.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{what} file is not valid gzip ({exc})", file=path) from None
+    if len(out) > max_bytes:
+        raise InputError(f"{what} file decompresses to over {max_bytes:,} bytes", file=path)
+    return out
+
+
+def load_json(path: str | Path, *, what: str = "JSON") -> Any:
+    """Parse a JSON file (size-bounded, UTF-8); a syntax error names the line and column.
+    ``NaN``/``Infinity`` are accepted: the files read back are asicsim's own results."""
+    import json
+
+    path = Path(path)
+    text = read_text(path, what=what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                         file=path) from None
+    except RecursionError:
+        raise InputError(f"{what} file is nested too deeply", file=path) from None
+
+
+def read_csv_frame(path: str | Path, *, what: str = "CSV", **read_csv_kw):
+    """A CSV file as a pandas DataFrame, read through the size and encoding guards; a malformed
+    table (ragged rows, bad quoting) is an `InputError` naming the file."""
+    import io
+
+    import pandas as pd
+
+    path = Path(path)
+    text = read_text(path, what=what)
+    try:
+        return pd.read_csv(io.StringIO(text), **read_csv_kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{what} file is not a readable table: {short(reason, 120)}", file=path) from None

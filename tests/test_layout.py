@@ -9,7 +9,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "asicsim"
 MAX_LINES = 450
 # earlier stages never import later ones (nn, the functional trainer, sits beside the engine)
-RANK = {"errors": 0, "inputs": 0, "presets": 0, "kernels": 0, "config": 1, "workload": 2, "engine": 3, "nn": 3,
+RANK = {"errors": 0, "inputs": 0, "outputs": 0, "presets": 0, "kernels": 0, "config": 1, "workload": 2, "engine": 3, "nn": 3,
         "system": 3, "studies": 4, "report": 5, "cli": 6, "api": 6, "__init__": 7, "__main__": 7}
 
 

@@ -10,7 +10,6 @@ one-row-per-rule report pages (`asicsim.report.rules`).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from asicsim.cli.run import (
 )
 from asicsim.config.hardware import load_hardware
 from asicsim.errors import InputError
+from asicsim.outputs import output_dir, write_csv, write_json
 from asicsim.workload.network import load_network
 
 
@@ -64,12 +64,13 @@ def execute(args) -> int:
     base = update_from_args(args, "full", ranks[0])
     system = system_from_args(args)
     out = Path(args.out) if args.out else Path("out") / f"compare_{net.name}_{hw.name}_b{args.batch}"
+    output_dir(out, create=False)
     with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False, disable=None) as bar:
         cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1), system=system)
-    out.mkdir(parents=True, exist_ok=True)
-    cmp.table.to_csv(out / "compare.csv", index=False)
-    cmp.per_layer.to_csv(out / "compare_layers.csv", index=False)
-    (out / "summary.json").write_text(json.dumps(cmp.summary, indent=2, default=float) + "\n")
+    output_dir(out)
+    write_csv(out / "compare.csv", cmp.table)
+    write_csv(out / "compare_layers.csv", cmp.per_layer)
+    write_json(out / "summary.json", cmp.summary, default=float)
     print_comparison(cmp)
     print(f"wrote {out}/compare.csv, compare_layers.csv, summary.json  ({time.perf_counter() - t0:.1f} s)")
     if args.report:
@@ -99,14 +100,15 @@ def execute_rules(args, t0: float) -> int:
     for _, upd in rules:
         check_backward(net, upd.backward, field="--rules")
     out = Path(args.out) if args.out else Path("out") / f"rules_{net.name}_{hw.name}_b{args.batch}"
+    output_dir(out, create=False)
     with tqdm(total=len(rules), desc="rules", unit="rule", leave=False, disable=None) as bar:
         cmp = compare_rules(hw, net, args.batch, rules, progress=lambda _label: bar.update(1))
-    out.mkdir(parents=True, exist_ok=True)
-    cmp.rows.to_csv(out / "rules.csv", index=False)
-    cmp.table.to_csv(out / "compare.csv", index=False)
+    output_dir(out)
+    write_csv(out / "rules.csv", cmp.rows)
+    write_csv(out / "compare.csv", cmp.table)
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v
     summary = {**cmp.summary, "rules": [{k: clean(v) for k, v in r.items()} for r in cmp.summary["rules"]]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    write_json(out / "summary.json", summary, default=float)
     print_rules(cmp)
     print(f"wrote {out}/rules.csv, compare.csv, summary.json  ({time.perf_counter() - t0:.1f} s)")
     if args.report:

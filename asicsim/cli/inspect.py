@@ -64,6 +64,7 @@ def execute(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
         print(table.to_string(index=False, formatters={"macs": "{:,}".format, "params": "{:,}".format}))
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        from asicsim.outputs import write_csv
+        write_csv(args.csv, table)
         print(f"wrote {args.csv}")
     return 0

@@ -3,6 +3,12 @@
 Each command lives in its own module (``asicsim.cli.<name>``) exposing ``configure(parser)`` and
 ``execute(args) -> int``; this file only composes them and turns input errors into one clear line
 on stderr with exit code 2 (never a traceback).
+
+Last line of defence: any other exception is a bug of asicsim, not of the input. It prints one line,
+``internal error in <stage>: <type>: <message>; please report with the command``, and exits 1;
+the traceback is shown only with ``asicsim --debug <command> ...``. The stage is the package of the
+deepest asicsim frame (config, workload, engine, ...), so a report says where to look. The fuzz
+tests fail if any generated input reaches this line: bad input must end as an `InputError`.
 """
 from __future__ import annotations
 
@@ -56,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="asicsim", description="Cycle, traffic and energy simulator of ASIC training datapaths "
                                                  "(full-gradient SGD vs SBPCA rank-k updates).")
     parser.add_argument("--version", action="version", version=f"asicsim {package_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an internal error (a bug) instead of one line")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, (modname, help_text) in COMMANDS.items():
         try:
@@ -88,6 +96,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("asicsim: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the documented last line of defence
+        if args.debug:
+            raise
+        print(f"asicsim: {internal_error_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """``internal error in <stage>: <type>: <message>; please report with the command`` (one line;
+    the message cut to 200 characters)."""
+    import traceback
+
+    stage = "cli"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        parts = frame.filename.replace("\\", "/").split("/asicsim/")
+        if len(parts) > 1 and parts[-1].endswith(".py"):
+            rel = parts[-1].split("/")
+            stage = rel[0] if len(rel) > 1 else rel[0][:-3]
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"internal error in {stage}: {type(exc).__name__}: {text}; please report with the command"
 
 
 if __name__ == "__main__":

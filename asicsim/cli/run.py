@@ -14,6 +14,7 @@ from pathlib import Path
 from asicsim.config.hardware import load_hardware
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
+from asicsim.outputs import output_dir
 from asicsim.workload.lowering import PHASES
 from asicsim.workload.network import load_network
 
@@ -203,7 +204,8 @@ def execute(args) -> int:
         raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",
                          allowed="--update resist with --system FILE|PRESET")
     suffix = f"_{system.name}_x{system.chips}" if system is not None else ""
-    out = Path(args.out) if args.out else Path("out") / f"{net.name}_{hw.name}_b{batch}{suffix}"
+    out = output_dir(Path(args.out) if args.out else Path("out") / f"{net.name}_{hw.name}_b{batch}{suffix}",
+                     create=False)
     if system is not None:
         from asicsim.studies.multichip import check_phases, simulate_system
         check_phases(phases)

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from asicsim.outputs import output_dir
+
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", help="study file (YAML) or the name of one in models/studies/")
@@ -33,7 +35,7 @@ def execute(args: argparse.Namespace) -> int:
     if args.chunk < 1:
         raise InputError("must be >= 1", field="--chunk", value=args.chunk)
     study = load_study(args.study)
-    out = Path(args.out) if args.out else Path("out") / study.name
+    out = output_dir(Path(args.out) if args.out else Path("out") / study.name)
     dup = f" ({study.duplicates} duplicate points dropped)" if study.duplicates else ""
     where = args.scheduler or ("this process" if args.workers == 0 else
                                f"local cluster, {args.workers or 'all'} worker processes")

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from asicsim.errors import InputError
+from asicsim.outputs import output_dir
 from asicsim.nn.datasets import DATASETS
 from asicsim.nn.feedback import BACKWARDS
 from asicsim.nn.trainer import SCHEDULES, TrainConfig, train
@@ -75,6 +76,7 @@ def execute(args: argparse.Namespace) -> int:
                       batch=args.batch, epochs=args.epochs, lr=args.lr, momentum=args.momentum,
                       schedule=args.schedule, seed=args.seed, log_every=args.log_every,
                       limit_train=args.limit_train, limit_test=args.limit_test, val=args.val)
+    output_dir(args.out, create=False)   # a bad --out is refused before any training time is spent
     hw = update = None
     if args.accelerator:   # check the co-simulation inputs before spending time on training
         from asicsim.config.hardware import load_hardware

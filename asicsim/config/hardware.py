@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from asicsim.config.dram_timing import DramTimingConfig
 from asicsim.config.energy_table import apply_energy_table

@@ -13,7 +13,6 @@ channel geometry).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from asicsim.engine.dram import BankedTiming
 from asicsim.engine.energy import components, op_energy_pj
 from asicsim.engine.mapped import Mapping
 from asicsim.engine.sim import OpTiming
+from asicsim.outputs import output_dir, write_csv, write_json
 
 BASE_COLUMNS = ["layer", "phase", "m", "k", "n", "macs", "vector_ops", "compute_cycles", "stall_cycles",
                 "total_cycles", "utilization", "sram_read_bytes", "sram_write_bytes", "dram_read_bytes",
@@ -39,14 +39,13 @@ class StepResult:
     timeline: pd.DataFrame | None = None     # busy intervals (layer, phase, resource, start, end, busy)
 
     def write(self, out_dir: str | Path) -> Path:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.layers.to_csv(out / "layers.csv", index=False)
-        (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        out = output_dir(out_dir)
+        write_csv(out / "layers.csv", self.layers)
         if self.network is not None:
-            self.network.to_csv(out / "network.csv", index=False)
+            write_csv(out / "network.csv", self.network)
         if self.timeline is not None:
-            self.timeline.to_csv(out / "timeline.csv", index=False)
+            write_csv(out / "timeline.csv", self.timeline)
+        write_json(out / "summary.json", self.summary)   # last: its presence means the run finished
         return out
 
     @property

@@ -18,13 +18,14 @@ and standardises with the training-set mean and standard deviation.
 """
 from __future__ import annotations
 
-import gzip
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from asicsim.errors import InputError
+from asicsim.inputs import read_binary
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 TINY_PATH = Path(__file__).resolve().parent.parent / "data" / "fashion_mnist_tiny.npz"
@@ -68,12 +69,7 @@ class Dataset:
 def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (plain or ``.gz``) into a numpy array of its stored type and shape."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise InputError(f"cannot read IDX file: {exc}", file=path) from None
+    raw = read_binary(path, what="IDX")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise InputError("not an IDX file (bad magic number)", file=path,
                          allowed="IDX format: 0x00 0x00 <type 0x08-0x0E> <ndim>")
@@ -82,7 +78,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(raw) < header:
         raise InputError("truncated IDX header", file=path)
     dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    count = int(np.prod(dims)) if dims else 1
+    count = math.prod(dims)   # exact integer: a header promising 2^96 elements must not wrap
     if len(raw) - header != count * dtype.itemsize:
         raise InputError(f"IDX payload has {len(raw) - header} bytes, header promises "
                          f"{count * dtype.itemsize} for shape {dims}", file=path)

@@ -10,7 +10,6 @@ update rule start from the same weights and see the batches in the same order.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from asicsim.nn.blas import keep_freed_memory, limit_blas_threads
 from asicsim.nn.feedback import BACKWARDS, make_feedback
 from asicsim.nn.model import Model, build_model
 from asicsim.nn.updates import RULES, SUB_BATCH_UNITS, make_rule
+from asicsim.outputs import output_dir, write_csv, write_json
 from asicsim.workload.network import load_network
 
 SCHEDULES = ("constant", "cosine", "step")
@@ -84,10 +84,9 @@ class TrainResult:
     model: Model = field(repr=False, default=None)
 
     def write(self, out: str | Path) -> Path:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        self.history.to_csv(out / "history.csv", index=False, float_format="%.6g")
-        (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        out = output_dir(out)
+        write_csv(out / "history.csv", self.history, float_format="%.6g")
+        write_json(out / "summary.json", self.summary)
         return out
 
 

@@ -4,7 +4,6 @@ formatting, and the readers of run/compare tables.
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from asicsim.errors import InputError
+from asicsim.inputs import load_json, read_csv_frame
 from asicsim.report import plots
 
 FIG_DIR = "figures"
@@ -174,17 +174,11 @@ def find_key(obj: Any, key: str) -> Any:
 
 
 def read_json(p: Path) -> dict:
-    try:
-        return json.loads(p.read_text()) if p.exists() else {}
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc}", file=p) from None
+    return load_json(p) if p.exists() else {}
 
 
 def read_layers_csv(p: Path) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(p)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read table: {exc}", file=p) from None
+    df = read_csv_frame(p)
     need = {"layer", "phase", "macs", "total_cycles", "compute_cycles", "stall_cycles", "energy_pj",
             "dram_read_bytes", "dram_write_bytes", "sram_read_bytes", "sram_write_bytes"}
     missing = sorted(need - set(df.columns))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from asicsim.errors import InputError
+from asicsim.inputs import read_csv_frame
 from asicsim.report import plots
 from asicsim.report.doc import Doc, fmt_num, read_json, scaled
 
@@ -22,10 +23,7 @@ NONE = "–"   # shown where a rule has no trained record
 
 def read_rules_csv(p: Path) -> pd.DataFrame:
     """rules.csv, checked for the columns the report shows."""
-    try:
-        df = pd.read_csv(p, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read table: {exc}", file=p) from None
+    df = read_csv_frame(p, keep_default_na=False, na_values=[""])
     missing = [c for c in NEED if c not in df.columns]
     if missing:
         raise InputError("table lacks columns", file=p, value=", ".join(missing))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from asicsim.errors import InputError
+from asicsim.inputs import read_csv_frame
 from asicsim.report import plots_timeline
 from asicsim.report.doc import Doc, fmt_num, pct
 
@@ -17,10 +18,7 @@ from asicsim.report.doc import Doc, fmt_num, pct
 def _read_csv(p: Path, need: set[str]) -> pd.DataFrame | None:
     if not p.exists():
         return None
-    try:
-        df = pd.read_csv(p, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read table: {exc}", file=p) from None
+    df = read_csv_frame(p, keep_default_na=False)
     missing = sorted(need - set(df.columns))
     if missing:
         raise InputError("table lacks columns", file=p, value=", ".join(missing))

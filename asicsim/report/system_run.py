@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from asicsim.inputs import read_csv_frame
 from asicsim.report.doc import Doc, fmt_num
 
 
@@ -30,7 +31,7 @@ def system_section(doc: Doc, d: Path, s: dict, clock_ghz: float | None) -> None:
     doc.table(pd.DataFrame(rows, columns=["quantity", "value", "unit"]))
     b = d / "comm_buckets.csv"
     if b.exists():
-        t = pd.read_csv(b)
+        t = read_csv_frame(b)
         keep = [c for c in ("bucket", "layers", "first_layer", "last_layer", "allreduce_bytes", "allgather_bytes",
                             "second_bytes", "comm_cycles", "exposed_cycles", "hidden_cycles") if c in t]
         doc.table(t[keep].map(fmt_num) if hasattr(t, "map") else t[keep], "Gradient buckets (bytes; cycles)")

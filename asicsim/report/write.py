@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from asicsim.errors import InputError
+from asicsim.outputs import write_text
 from asicsim.report.compare import compare_report
 from asicsim.report.doc import FIG_DIR
 from asicsim.report.rules import rules_report
@@ -53,9 +54,8 @@ def write_report(out_dir: str | Path) -> Path:
         shutil.rmtree(fig_dir)   # the report owns this folder: no stale figures
     fig_dir.mkdir()
     doc = {"run": run_report, "compare": compare_report, "rules": rules_report, "sweep": sweep_report}[kind](d, fig_dir)
-    (d / "report.md").write_text(doc.markdown())
-    page = d / "index.html"
-    page.write_text(doc.html())
+    write_text(d / "report.md", doc.markdown())
+    page = write_text(d / "index.html", doc.html())
     return page
 
 

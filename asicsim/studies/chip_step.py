@@ -2,7 +2,6 @@
 (remembered per process), and the per-chip constants (wire bytes per value, idle power)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -12,6 +11,7 @@ import pandas as pd
 from asicsim.config.hardware import HardwareConfig
 from asicsim.engine import memo
 from asicsim.engine.results import StepResult
+from asicsim.outputs import output_dir, write_csv, write_json
 from asicsim.studies.step import simulate_detail
 from asicsim.system.config import SystemConfig
 from asicsim.workload.lowering import PHASES
@@ -26,12 +26,11 @@ class SystemResult:
     summary: dict          # step.summary + "system": {...}
 
     def write(self, out_dir: str | Path) -> Path:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.step.layers.to_csv(out / "layers.csv", index=False)
-        (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
-        self.buckets.to_csv(out / "comm_buckets.csv", index=False)
-        self.comm_layers.to_csv(out / "comm_layers.csv", index=False)
+        out = output_dir(out_dir)
+        write_csv(out / "layers.csv", self.step.layers)
+        write_csv(out / "comm_buckets.csv", self.buckets)
+        write_csv(out / "comm_layers.csv", self.comm_layers)
+        write_json(out / "summary.json", self.summary)
         return out
 
 

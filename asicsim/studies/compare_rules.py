@@ -9,7 +9,6 @@ summary carries the simulator fingerprint (`code`, as sweep.json records it).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +18,7 @@ import pandas as pd
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
+from asicsim.inputs import load_json
 from asicsim.studies.step import simulate_detail
 from asicsim.studies.sweep import code_fingerprint
 from asicsim.workload.lowering import PHASES, Lowered, op_tensors
@@ -106,8 +106,8 @@ def _study_entries(network: str, update: UpdateConfig, results_dir: Path) -> lis
     if not f.exists():
         return []
     try:
-        return [e for e in json.loads(f.read_text())["entries"] if _matches(e, network, update)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return [e for e in load_json(f)["entries"] if _matches(e, network, update)]
+    except (InputError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise InputError(f"unreadable accuracy-study index ({e})", file=f, field="entries",
                          allowed="the file benchmarks/accuracy_study.py --study rules writes") from None
 
@@ -149,8 +149,8 @@ def trained_accuracy(network: str, update: UpdateConfig, results_dir: Path = RES
     accs, where = [], []
     for f in sorted(results_dir.glob("accuracy_*/**/summary.json")):
         try:
-            s = json.loads(f.read_text())
-        except (OSError, ValueError):
+            s = load_json(f)
+        except InputError:
             continue
         if not _matches(s, network, update) or s.get("final_test_accuracy") is None:
             continue

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from asicsim.errors import InputError
+from asicsim.inputs import load_json
 from asicsim.studies.spec import Study
 
 JOURNAL = "results.jsonl"
@@ -186,7 +187,9 @@ def build_table(rows: list[dict], study: Study | None = None, axes: list[str] | 
 def load_results(out_dir: str | Path) -> pd.DataFrame:
     """The table of a sweep folder, including rows journaled after the last consolidation."""
     out_dir = Path(out_dir)
-    meta = json.loads((out_dir / META).read_text()) if (out_dir / META).exists() else {}
+    meta = load_json(out_dir / META, what="sweep metadata") if (out_dir / META).exists() else {}
+    if not isinstance(meta, dict):
+        raise InputError("sweep metadata is not a JSON object", file=out_dir / META)
     rows = Journal(out_dir / JOURNAL).read()
     keys = meta.get("keys")
     axes = meta.get("axes", [])

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from asicsim.errors import InputError
+from asicsim.inputs import load_json
 from asicsim.studies.journal import (
     JOURNAL,
     META,
@@ -189,8 +190,10 @@ def _write_meta(out_dir: Path, study: Study) -> str | None:
     old: dict = {}
     if meta_path.exists():
         try:
-            old = json.loads(meta_path.read_text())
-        except (OSError, json.JSONDecodeError):
+            old = load_json(meta_path, what="sweep metadata")
+        except InputError:   # a damaged sweep.json is rewritten; the journal holds the results
+            old = {}
+        if not isinstance(old, dict):
             old = {}
         if old.get("study") and old["study"] != study.name:
             raise InputError(f"this folder holds the results of study '{old['study']}'", file=out_dir,

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asicsim.errors import InputError
+from asicsim.inputs import read_text
 from asicsim.workload.network import ConvLayer, Layer, Network, Shape
 
 CONV_COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
@@ -60,12 +61,7 @@ def _split(line: str, sep: str) -> list[str]:
 
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, list[str]]]:
     """(line number, fields) of every data row; checks the column count against the header."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file: {exc}", file=path) from None
+    text = read_text(path, what="SCALE-Sim topology")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise InputError("empty file; expected a header line then one row per layer", file=path,
@@ -190,12 +186,10 @@ def load_scalesim_config(path: str | Path) -> ScaleSimConfig:
     optional ``[run_presets]``); keys are case-insensitive as in configparser."""
     path = Path(path)
     cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"), interpolation=None)
+    text = read_text(path, what="SCALE-Sim config")
     try:
-        with path.open(encoding="utf-8-sig") as fh:
-            cp.read_file(fh)
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        cp.read_string(text, source=str(path))
+    except configparser.Error as exc:
         line = getattr(exc, "lineno", None)
         reason = getattr(exc, "message", str(exc)).splitlines()[0]
         raise InputError(f"cannot parse SCALE-Sim config: {reason}", file=path,
