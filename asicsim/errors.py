@@ -42,6 +42,7 @@ class InputError(Exception):
         if allowed:
             text += f"; allowed: {allowed}"
         super().__init__(f"{head}: {text}" if head else text)
+        self.message = message
         self.file = file
         self.field = field
         self.value = value
@@ -60,6 +61,15 @@ def _inf_hint(loc: str, value: Any) -> str:
     if is_inf and any(k in loc for k in _MEMORY_FIELDS):
         return "; for unbounded memory use --ideal-memory (unbounded SRAM, infinitely fast DRAM)"
     return ""
+
+
+def blame_file(exc: InputError, file: str | Path | None) -> InputError:
+    """``exc`` naming ``file`` when it names none: a limit met deep in the model (no tiling fits
+    the SRAM) is a property of the accelerator file the user gave, so the line should say which."""
+    if exc.file is not None or file is None:
+        return exc
+    return InputError(getattr(exc, "message", str(exc)), file=file, field=exc.field, value=exc.value,
+                      allowed=exc.allowed)
 
 
 def pydantic_to_input_error(exc: Exception, file: str | Path | None, prefix: str = "") -> InputError:

@@ -152,8 +152,9 @@ def _expanded_size(root, path) -> int:
 
 def parse_yaml(text: str, path: str | Path | None = None) -> Any:
     """Parse one YAML document from text under the guards above."""
-    loader = _GuardedLoader(text)
+    loader = None
     try:
+        loader = _GuardedLoader(text)     # the reader refuses control characters here already
         node = loader.get_single_node()
         if node is None:
             return None
@@ -164,6 +165,9 @@ def parse_yaml(text: str, path: str | Path | None = None) -> Any:
     except _DuplicateKey as exc:
         raise InputError(f"duplicate key {short(exc.key)}{_where(exc.mark)}", file=path,
                          allowed="each key once per mapping") from None
+    except yaml.reader.ReaderError as exc:
+        raise InputError(f"YAML file holds a control character (#x{exc.character:04x}) at offset {exc.position}",
+                         file=path, allowed="printable Unicode text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"malformed YAML{_where(mark)}: {short(getattr(exc, 'problem', None) or exc)}",
@@ -171,7 +175,8 @@ def parse_yaml(text: str, path: str | Path | None = None) -> Any:
     except RecursionError:
         raise InputError(f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels)", file=path) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml(path: str | Path, *, what: str = "YAML") -> Any:

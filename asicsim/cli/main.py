@@ -53,9 +53,8 @@ def package_version() -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own usage errors also exit 2, with a clear line
-        self.print_usage(sys.stderr)
-        self.exit(2, f"asicsim: error: {message}\n")
+    def error(self, message):  # argparse's own usage errors also exit 2, with one clear line
+        self.exit(2, f"asicsim: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

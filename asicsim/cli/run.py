@@ -13,7 +13,7 @@ from pathlib import Path
 
 from asicsim.config.hardware import load_hardware
 from asicsim.config.update import UpdateConfig
-from asicsim.errors import InputError
+from asicsim.errors import InputError, blame_file
 from asicsim.outputs import output_dir
 from asicsim.workload.lowering import PHASES
 from asicsim.workload.network import load_network
@@ -206,12 +206,15 @@ def execute(args) -> int:
     suffix = f"_{system.name}_x{system.chips}" if system is not None else ""
     out = output_dir(Path(args.out) if args.out else Path("out") / f"{net.name}_{hw.name}_b{batch}{suffix}",
                      create=False)
-    if system is not None:
-        from asicsim.studies.multichip import check_phases, simulate_system
-        check_phases(phases)
-        result = simulate_system(hw, net, batch, update, system, ideal_memory=args.ideal_memory)
-    else:
-        result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
+    try:
+        if system is not None:
+            from asicsim.studies.multichip import check_phases, simulate_system
+            check_phases(phases)
+            result = simulate_system(hw, net, batch, update, system, ideal_memory=args.ideal_memory)
+        else:
+            result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
+    except InputError as exc:   # e.g. no tiling fits the SRAM: say which accelerator file that is
+        raise blame_file(exc, args.accelerator or args.scalesim_config) from None
     result.write(out)
     print_summary(result.summary, out, time.perf_counter() - t0, rank_source)
     if system is not None:

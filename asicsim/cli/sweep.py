@@ -21,6 +21,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="points per task (default 1; larger amortises overhead on tiny points)")
     p.add_argument("--retry-failed", action="store_true", help="run again the points that recorded an error")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the study file and list its points (count, axes) without running any")
     p.add_argument("--report", action="store_true", help="write report.md + index.html into the folder afterwards")
 
 
@@ -35,8 +37,11 @@ def execute(args: argparse.Namespace) -> int:
     if args.chunk < 1:
         raise InputError("must be >= 1", field="--chunk", value=args.chunk)
     study = load_study(args.study)
-    out = output_dir(Path(args.out) if args.out else Path("out") / study.name)
     dup = f" ({study.duplicates} duplicate points dropped)" if study.duplicates else ""
+    if args.dry_run:
+        print(f"study {study.name}: {len(study.points)} points{dup}; axes: {', '.join(study.axes) or '(none)'}")
+        return 0
+    out = output_dir(Path(args.out) if args.out else Path("out") / study.name)
     where = args.scheduler or ("this process" if args.workers == 0 else
                                f"local cluster, {args.workers or 'all'} worker processes")
     print(f"study {study.name}: {len(study.points)} points{dup}; running on {where}", file=sys.stderr)

@@ -134,7 +134,7 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
     model = build_model(net, np.random.default_rng(ss_init))
     if model.num_outputs < ds.num_classes:
         raise InputError(f"network gives {model.num_outputs} scores but the dataset has {ds.num_classes} classes",
-                         field="network", value=cfg.network)
+                         file=ds.source or None, field="network", value=cfg.network)
     rule = make_rule(cfg.update, cfg.momentum, cfg.rank, cfg.sub_batch, cfg.sub_batch_unit)
     layers = model.weighted
     rule.setup(layers, np.random.default_rng(ss_rule))

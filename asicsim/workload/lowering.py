@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asicsim.config.update import UpdateConfig
+from asicsim.errors import InputError
 from asicsim.workload.network import (
     AddLayer,
     BatchNormLayer,
@@ -42,6 +43,8 @@ from asicsim.workload.network import (
 )
 from asicsim.workload.layer_costs import conv_transpose_gemms, new_kind_ops
 from asicsim.workload.powersgd import compresses, orth_ops, powersgd_rank
+
+MAX_BATCH = 1 << 20   # samples: larger batches overflow the tile-step bounds long before they mean anything
 
 PHASES = ("forward", "backward_data", "weight_gradient", "update")
 
@@ -380,6 +383,9 @@ def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: 
     backward pass in reverse layer order (backward_data, weight_gradient, update per layer)."""
     if batch <= 0:
         raise ValueError("batch must be > 0")
+    if batch > MAX_BATCH:
+        raise InputError(f"batch {batch:,} is beyond what asicsim simulates", field="batch", value=batch,
+                         allowed=f"1 … {MAX_BATCH:,}")
     upd = update or UpdateConfig()
     per_layer: list[tuple[Layer, dict[str, list[Op]]]] = []
     first_weighted = next((l.name for l in net.layers if l.is_weighted), None)
