@@ -4,8 +4,10 @@ Why one place: a hostile but ordinary file (a YAML alias bomb, a 10,000-deep lis
 named ``.yaml``, a 5 GB file) must end in one clear `InputError` line, quickly and in bounded
 memory, whichever loader reads it. So the limits live here, not in each loader:
 
-* size: ``MAX_TEXT_BYTES`` for text (YAML, CSV, cfg), callers pass their own bound for binaries;
-* YAML: safe loading only (no Python objects), nesting depth ≤ ``MAX_YAML_DEPTH``, the document's
+* size: ``MAX_YAML_BYTES`` for YAML, ``MAX_TEXT_BYTES`` for other text (CSV, cfg, JSON), callers
+  pass their own bound for binaries (``MAX_BINARY_BYTES``, decompressed size included);
+* YAML: safe loading only (no Python objects), nesting depth ≤ ``MAX_YAML_DEPTH``, at most
+  ``MAX_YAML_NODES`` nodes composed (counted as they are parsed), the document's
   size *with aliases expanded* ≤ ``MAX_YAML_NODES`` (an alias bomb is refused before anything
   walks it), duplicate mapping keys refused (PyYAML would silently keep the last one);
 * text is UTF-8 (a byte-order mark is allowed); a decode error names the byte offset;
@@ -27,10 +29,11 @@ from asicsim.errors import InputError, short
 
 MAX_TEXT_BYTES = 16 * 1024 * 1024      # bytes: the largest YAML/CSV/cfg file read
 MAX_YAML_DEPTH = 64                    # nesting levels of lists/maps
-MAX_YAML_NODES = 1_000_000             # scalars + collections, aliases expanded
+MAX_YAML_NODES = 100_000               # scalars + collections, aliases expanded (a real file has < 10,000)
+MAX_YAML_BYTES = 2 * 1024 * 1024       # bytes: the largest YAML file read (the largest shipped is < 20 KiB)
 
 __all__ = ["Strict", "read_bytes", "read_text", "load_yaml", "parse_yaml", "short",
-           "MAX_TEXT_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES"]
+           "MAX_TEXT_BYTES", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES"]
 
 
 class Strict(BaseModel):
@@ -88,10 +91,14 @@ class _GuardedLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent, index):
         self._depth += 1
+        self._nodes += 1
         try:
+            if self._nodes > MAX_YAML_NODES:     # stop composing early: pure-Python YAML is ~20 µs a node
+                raise _TooMany(self.peek_event().start_mark)
             if self._depth > MAX_YAML_DEPTH:
                 mark = self.peek_event().start_mark
                 raise _TooDeep(mark)
@@ -109,6 +116,11 @@ class _GuardedLoader(yaml.SafeLoader):
                         raise _DuplicateKey(key, key_node.start_mark)
                     seen[key] = True
         return super().construct_mapping(node, deep=deep)
+
+
+class _TooMany(Exception):
+    def __init__(self, mark):
+        self.mark = mark
 
 
 class _TooDeep(Exception):
@@ -162,6 +174,9 @@ def parse_yaml(text: str, path: str | Path | None = None) -> Any:
         return loader.construct_document(node)
     except _TooDeep as exc:
         raise InputError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels{_where(exc.mark)}", file=path) from None
+    except _TooMany as exc:
+        raise InputError(f"YAML document has over {MAX_YAML_NODES:,} values{_where(exc.mark)}", file=path,
+                         allowed="a configuration file (real ones hold < 10,000 values)") from None
     except _DuplicateKey as exc:
         raise InputError(f"duplicate key {short(exc.key)}{_where(exc.mark)}", file=path,
                          allowed="each key once per mapping") from None
@@ -182,7 +197,7 @@ def parse_yaml(text: str, path: str | Path | None = None) -> Any:
 def load_yaml(path: str | Path, *, what: str = "YAML") -> Any:
     """Read and parse a YAML file under every guard (size, encoding, depth, aliases, duplicates)."""
     path = Path(path)
-    return parse_yaml(read_text(path, what=what), path)
+    return parse_yaml(read_text(path, what=what, max_bytes=MAX_YAML_BYTES), path)
 
 
 MAX_BINARY_BYTES = 1024 * 1024 * 1024   # bytes: the largest binary input (ONNX, IDX) read, decompressed too

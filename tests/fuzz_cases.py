@@ -16,8 +16,11 @@ function of (kind, i).
 """
 from __future__ import annotations
 
+import os
 import random
 import struct
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +245,28 @@ def run_case(kind: Kind, i: int, work: Path, main: Callable[[list[str]], int], c
         rc = int(exc.code or 0)
     dt = time.perf_counter() - t0
     return Outcome(kind.name, i, desc, rc, capture(), dt)
+
+
+def run_process(argv: list[str], cwd: Path) -> tuple[int, str, float, float]:
+    """(exit code, stderr, wall seconds, peak RSS MiB) of ``asicsim argv`` in a fresh process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-m", "asicsim", *argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    err = p.stderr.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, err, time.perf_counter() - t0, usage.ru_maxrss / 1024
+
+
+HOSTILE = {
+    "alias_bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "array: *i\n",
+    "deep.yaml": "[" * 100_000 + "]" * 100_000,
+    "binary.yaml": bytes(range(256)) * 64,
+    "inf_capacity.yaml": (MODELS / "accelerators/edge.yaml").read_text().replace("capacity_kib: 512",
+                                                                                 "capacity_kib: .inf"),
+    "inf_bandwidth.yaml": (MODELS / "accelerators/edge.yaml").read_text().replace(
+        "  channels: 2", "  channels: 2\n  bandwidth_gb_s: .inf"),
+    "huge_list.yaml": "array: [" + ", ".join(["1"] * 400_000) + "]\n",
+    "python_object.yaml": "!!python/object/apply:os.system ['echo pwned > pwned.txt']\n",
+}

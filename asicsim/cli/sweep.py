@@ -45,8 +45,15 @@ def execute(args: argparse.Namespace) -> int:
     where = args.scheduler or ("this process" if args.workers == 0 else
                                f"local cluster, {args.workers or 'all'} worker processes")
     print(f"study {study.name}: {len(study.points)} points{dup}; running on {where}", file=sys.stderr)
-    res = run_sweep(study, out, workers=args.workers, scheduler=args.scheduler,
-                    progress=not args.no_progress, chunk=args.chunk, retry_failed=args.retry_failed)
+    try:
+        res = run_sweep(study, out, workers=args.workers, scheduler=args.scheduler,
+                        progress=not args.no_progress, chunk=args.chunk, retry_failed=args.retry_failed)
+    except KeyboardInterrupt:   # run_sweep's cleanup has run: journal closed, table consolidated, cluster down
+        from asicsim.studies.journal import JOURNAL, Journal
+        kept = len({r.get("key") for r in Journal(out / JOURNAL).read()})
+        print(f"asicsim: interrupted; {kept} of {len(study.points)} points are kept in {out}. Resume with: "
+              f"asicsim sweep {args.study} --out {out}", file=sys.stderr)
+        return 130
     rate = res.n_run / res.elapsed_s * 60 if res.elapsed_s > 0 and res.n_run else 0.0
     print(f"{res.n_points} points: {res.n_run} run, {res.n_skipped} already done, {res.n_failed} failed; "
           f"{res.elapsed_s:.1f} s ({rate:.0f} points/min) -> {res.results_path}")

@@ -88,10 +88,17 @@ def execute(args: argparse.Namespace) -> int:
         result = train(cfg, progress=not args.quiet, notify=lambda text: print(text, file=sys.stderr))
     except FloatingPointError as exc:
         raise InputError(str(exc), field="lr", value=args.lr) from None
-    if hw is not None:
+    if hw is not None and not result.summary.get("interrupted"):
         result = _with_costs(result, hw, update, args.batch)
     out = result.write(args.out)
     s = result.summary
+    if s.get("interrupted"):
+        it = s["interrupted"]
+        print(f"asicsim: interrupted in epoch {it['epoch']} after {it['steps_done']} of {it['of_steps']} steps; "
+              f"kept {len(result.history)} logged rows in {out / 'history.csv'} and {out / 'summary.json'} "
+              "(\"complete\": false). Training keeps no checkpoint: run the same command again to train from "
+              "the start (same seed, same numbers).", file=sys.stderr)
+        return 130
     if hw is not None:
         print(f"simulated on {hw.name}: {s['sim_step_time_s'] * 1e3:.3f} ms and {s['sim_step_energy_j'] * 1e3:.3f} mJ "
               f"per step; whole run {s['sim_time_s']:.3f} s, {s['sim_energy_j']:.3f} J")

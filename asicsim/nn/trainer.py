@@ -162,6 +162,8 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
         from tqdm import tqdm
         bar = tqdm(total=total, desc=f"{net.name} {cfg.update}", unit="step", dynamic_ncols=True, leave=True,
                    disable=None)
+    interrupted = None
+    epoch = 0
     try:
         for epoch in range(1, cfg.epochs + 1):
             perm = shuffle.permutation(n)
@@ -211,6 +213,8 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
                         if accs and last:
                             post["test_acc"] = f"{accs[-1]:.4f}"
                         bar.set_postfix(post)
+    except KeyboardInterrupt:   # Ctrl-C: keep what was logged; the summary says where it stopped
+        interrupted = {"epoch": epoch, "steps_done": step, "of_steps": total}
     finally:
         if bar is not None:
             bar.close()
@@ -218,8 +222,9 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
     hist = pd.DataFrame(rows)
     err_cols = [c for c in hist.columns if c.endswith("_err") or c.endswith("_err_k")]
     summary = {
-        "final_test_accuracy": accs[-1],
-        "best_test_accuracy": max(accs),
+        **({"complete": False, "interrupted": interrupted} if interrupted else {}),
+        "final_test_accuracy": accs[-1] if accs else None,
+        "best_test_accuracy": max(accs) if accs else None,
         "epochs": cfg.epochs,
         "update": cfg.update,
         "backward": cfg.backward,
@@ -229,7 +234,7 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
         "wall_s": round(wall, 3),
         "train_images_per_s": round(seen_images / train_time, 1) if train_time > 0 else None,
         "train_images_per_cpu_s": round(seen_images / train_cpu, 1) if train_cpu > 0 else None,
-        "final_train_loss": float(hist["train_loss"].iloc[-1]),
+        "final_train_loss": float(hist["train_loss"].iloc[-1]) if len(hist) else None,
         "test_accuracy_per_epoch": accs,
         **({"val_accuracy_per_epoch": vals, "n_val": int(len(xva))} if xva is not None else {}),
         "network": net.name,
@@ -243,7 +248,8 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
                             net.layer(l.name).positions * cfg.batch * getattr(l, "groups", 1),
                             "rank": rule.layer_rank(l) if cfg.update != "full" else None,
                             "gradient_state_numbers": rule.state_numbers(l)} for l in layers},
-        "mean_errors_last_epoch": {c: float(hist.loc[hist.epoch == cfg.epochs, c].mean()) for c in err_cols},
+        "mean_errors_last_epoch": ({c: float(hist.loc[hist.epoch == cfg.epochs, c].mean()) for c in err_cols}
+                                   if len(hist) else {}),
         "config": asdict(cfg),
     }
     return TrainResult(history=hist, summary=summary, model=model)

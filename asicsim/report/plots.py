@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from asicsim.outputs import write_with  # noqa: E402
+
 plt.rcParams.update({
     "figure.dpi": 110, "savefig.dpi": 110, "font.size": 9, "axes.titlesize": 10,
     "axes.grid": True, "grid.alpha": 0.3, "axes.axisbelow": True, "svg.fonttype": "none",
@@ -66,8 +68,9 @@ def ordered_phases(phases: Sequence[str]) -> list[str]:
 
 def save(fig, fig_dir: Path, stem: str) -> str:
     fig_dir.mkdir(parents=True, exist_ok=True)
-    fig.savefig(fig_dir / f"{stem}.png", bbox_inches="tight")
-    fig.savefig(fig_dir / f"{stem}.svg", bbox_inches="tight", metadata={"Date": None})
+    write_with(fig_dir / f"{stem}.png", lambda tmp: fig.savefig(tmp, format="png", bbox_inches="tight"))
+    write_with(fig_dir / f"{stem}.svg",
+               lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None}))
     plt.close(fig)
     return stem
 

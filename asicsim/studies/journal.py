@@ -14,6 +14,7 @@ import pandas as pd
 
 from asicsim.errors import InputError
 from asicsim.inputs import load_json
+from asicsim.outputs import write_failed
 from asicsim.studies.spec import Study
 
 JOURNAL = "results.jsonl"
@@ -87,14 +88,20 @@ class Journal:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, rows: list[dict]) -> None:
+        """Append rows durably. A failed write (a full disk) leaves at most a torn last line, which
+        the next start drops; it raises an `InputError` naming the folder, so the sweep stops with
+        one line and every row appended before stays."""
         if not rows:
             return
         blob = "".join(json.dumps(r, separators=(",", ":"), allow_nan=True) + "\n" for r in rows).encode()
         view = memoryview(blob)
-        while view:                       # one write() in practice; loop only on a short write
-            n = os.write(self.fd, view)
-            view = view[n:]
-        os.fsync(self.fd)
+        try:
+            while view:                       # one write() in practice; loop only on a short write
+                n = os.write(self.fd, view)
+                view = view[n:]
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise write_failed(self.path, exc) from None
 
     def close(self) -> None:
         if self.fd is not None:
@@ -102,21 +109,43 @@ class Journal:
             self.fd = None
 
 
+HOLDER = ".sweep-holder.json"   # who holds the lock: pid, host, start time (informative only)
+
+
 class JournalLock:
+    """An exclusive ``flock`` on the journal. The kernel releases it when the holder dies (even by
+    SIGKILL), so a stale lock cannot exist: the next sweep simply takes it. The holder's pid, host
+    and start time are written beside it, so a refused second sweep can say who is running."""
+
     def __init__(self, path: Path):
         self.path = path
         self.fd: int | None = None
 
+    def _holder(self) -> str:
+        try:
+            h = json.loads((self.path.parent / HOLDER).read_text())
+            return f"pid {h['pid']} on {h['host']}, started {h['started']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another process"
+
     def __enter__(self):
         import fcntl
+        import socket
+        import time
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(self.fd)
             self.fd = None
-            raise InputError("another sweep is writing to this folder; wait for it or use another --out",
-                             file=self.path.parent) from None
+            raise InputError(f"another sweep is writing to this folder ({self._holder()}); wait for it to finish "
+                             "or use another --out", file=self.path.parent) from None
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+        try:
+            (self.path.parent / HOLDER).write_text(json.dumps(holder) + "\n")
+        except OSError:
+            pass
         return self
 
     def __exit__(self, *exc):
@@ -126,25 +155,6 @@ class JournalLock:
 
 
 # --------------------------------------------------------------------------- tables
-
-
-def atomic_write(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if path.suffix == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        df.to_csv(tmp, index=False)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 def _column_order(cols: list[str], axes: list[str]) -> list[str]:

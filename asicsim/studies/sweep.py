@@ -41,12 +41,12 @@ import pandas as pd
 
 from asicsim.errors import InputError
 from asicsim.inputs import load_json
+from asicsim.outputs import write_table, write_text
 from asicsim.studies.journal import (
     JOURNAL,
     META,
     Journal,
     JournalLock,
-    atomic_write,
     build_table,
     results_path,
     update_label,
@@ -208,9 +208,7 @@ def _write_meta(out_dir: Path, study: Study) -> str | None:
             "study_file": str(Path(study.file).resolve()), "axes": study.axes,
             "n_points": len(study.points), "duplicates_dropped": study.duplicates,
             "report": study.report, "keys": study.keys, "spec": study.spec}
-    tmp = meta_path.with_name(f".{META}.tmp")
-    tmp.write_text(json.dumps(meta, indent=1, default=str))
-    os.replace(tmp, meta_path)
+    write_text(meta_path, json.dumps(meta, indent=1, default=str))
     try:
         if Path(study.file).exists():
             shutil.copyfile(study.file, out_dir / ".study.yaml.tmp")
@@ -331,7 +329,7 @@ def run_sweep(study: Study, out_dir: str | Path, *, workers: int | None = None, 
 
         def consolidate():
             table = build_table(rows, study)
-            atomic_write(table, res_path)
+            write_table(res_path, table)
             return table
 
         def on_rows(new: list[dict]):

@@ -132,6 +132,10 @@ class NetworkFile(BaseModel):
     layers: list[LayerDef] = Field(min_length=1)
 
 
+MAX_ELEMS_PER_SAMPLE = 1 << 32   # elements of one sample's tensor: 2^32 is far beyond any real network,
+                                 # and keeps every count of the model inside 64-bit integers
+
+
 @dataclass(frozen=True)
 class Shape:
     """Feature-map shape per sample: channels × height × width (features × 1 × 1 after flatten)."""
@@ -302,6 +306,9 @@ def build_network(data: dict, file: str = "<network>") -> Network:
         out = _infer(spec, ins, where, file)
         if out.h <= 0 or out.w <= 0:
             raise InputError("layer output would be empty", file=file, field=where, value=spec.name)
+        if max(out.numel, *(x.numel for x in ins)) > MAX_ELEMS_PER_SAMPLE:
+            raise InputError(f"layer tensors of over {MAX_ELEMS_PER_SAMPLE:,} elements per sample", file=file,
+                             field=where, value=spec.name, allowed="shapes of a real network")
         layers.append(Layer(spec=spec, inputs=srcs, in_shape=ins[0], out_shape=out,
                             input_numels=tuple(s.numel for s in ins)))
         shapes[spec.name] = out
