@@ -56,3 +56,55 @@ def ops_per_param(kind: str, weight_decay: float = 0.0, loss_scaling: str = "non
 def state_bytes(kind: str, params: int, state_bytes_per_elem: int) -> int:
     """Bytes of optimizer state for ``params`` parameters: tensors × params × width (bytes)."""
     return state_tensors(kind) * params * state_bytes_per_elem
+
+
+def resolve_kind(ex, upd) -> str:
+    """The optimizer kind of a step. Decision on the update rule's legacy ``momentum`` field: with
+    the execution's optimizer ``sgd`` it means ``momentum`` (as it always did); with any other kind
+    it is refused, so a step never has two momentum settings."""
+    kind = ex.optimizer.kind
+    if upd.momentum > 0:
+        if kind != "sgd":
+            from asicsim.errors import InputError
+            raise InputError(f"update.momentum {upd.momentum} conflicts with the execution's optimizer {kind!r}; "
+                             "set the optimizer's own hyper-parameters instead",
+                             field="update.momentum", value=upd.momentum, allowed="0 with optimizer.kind != sgd")
+        return "momentum"
+    return kind
+
+
+def optimizer_update_ops(layer: str, w, G, upd, bias: int, ob: int, ab: int, ex, Tensor, VectorOp) -> list:
+    """The update of one layer under the execution's optimizer and widths: one vector op that
+    reads the parameters (the fp32 master copy if there is one, else W and b at compute width),
+    their gradients (G, db) and every state tensor, and writes the parameters, the state and, with
+    a master copy, the compute-width working copy (the cast traffic). State covers every
+    parameter (weights and biases): ``state_tensors(kind)`` tensors of ``params`` elements at the
+    optimizer-state width (``precision.optimizer_state_bits``; null = the weight-gradient width)."""
+    pr = ex.precision
+    kind = resolve_kind(ex, upd)
+    params = w.elems + bias
+    sb = pr.optimizer_state_bits // 8 if pr.optimizer_state_bits else ab
+    master = pr.master_weight_bits is not None
+    reads: list = []
+    writes: list = []
+    if master:
+        wm = Tensor(f"{layer}.Wmaster", params, pr.master_weight_bits // 8, persistent=True)
+        reads.append(wm)
+        writes.append(wm)
+    else:
+        reads.append(w)
+        writes.append(w)
+    reads.append(G)
+    for suffix in state_names(kind):
+        st = Tensor(f"{layer}.{suffix}", params, sb, persistent=True)
+        reads.append(st)
+        writes.append(st)
+    if bias:
+        db = Tensor(f"{layer}.db", bias, ab)
+        b = Tensor(f"{layer}.b", bias, ob, persistent=True)
+        reads += [db] if master else [b, db]
+        writes.append(b)          # the bias at compute width (the working copy when there is a master)
+    if master:
+        writes.append(w)          # the cast: the working weights at compute width
+    ops = params * ops_per_param(kind, ex.optimizer.weight_decay, pr.loss_scaling, master)
+    return [VectorOp(layer, "update", ops, tuple(reads), tuple(writes), kind)]

@@ -15,8 +15,9 @@ from asicsim.workload.sketch_rule import apply_sketch
 
 
 def lower_training_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: int,
-                        update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES) -> Lowered:
+                        update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES,
+                        execution=None) -> Lowered:
     upd = update or UpdateConfig()
-    lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases)
+    lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases, execution)
     lowered = apply_sketch(lowered, net, upd, operand_bytes, accumulator_bytes)
     return apply_backward(lowered, net, upd, operand_bytes)
