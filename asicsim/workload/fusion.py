@@ -87,6 +87,8 @@ def fuse_forward(ops: list, bn_statistics: str, epilogues: bool) -> list:
     i = 0
     while i < len(ops):
         op = ops[i]
+        if fwd(op) and isinstance(op, VectorOp) and op.kind == "bias" and i - 1 in gemm_made:
+            gemm_made.add(i)          # the bias pass of an unfused GEMM: the same output tiles
         head = fwd(op) and (isinstance(op, GemmOp) or (isinstance(op, VectorOp) and op.kind == "batchnorm"))
         if not head:
             i += 1
@@ -172,13 +174,15 @@ def fuse(lowered: Lowered, fusion) -> Lowered:
 
 
 def stash_bytes(lowered: Lowered) -> dict[str, int]:
-    """Bytes of forward values kept in DRAM for the backward pass, by the layer that makes them
-    (each tensor once: a value read by a backward op and written by a forward op)."""
+    """Bytes of forward values kept in DRAM for the backward pass, by the layer whose output they
+    are (``<layer>.out``; else the layer of the op writing them) — each tensor once: a value read
+    by a backward op and written by a forward op. Under fusion the GEMM of a chain writes the
+    chain's final value; it is still the last epilogue layer's output and is reported there."""
     made: dict[str, str] = {}
     for op in lowered.ops:
         if op.phase == "forward":
             for t in _writes(op):
-                made[t.name] = op.layer
+                made[t.name] = t.name[:-4] if t.name.endswith(".out") else op.layer
     out: dict[str, int] = {}
     seen: set[str] = set()
     for op in lowered.ops:
