@@ -404,8 +404,4 @@ def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: 
         for p in ("backward_data", "weight_gradient", "update"):
             if p in phases:
                 ops.extend(d.get(p, []))
-    lowered = Lowered(net.name, batch, tuple(ops))
-    if execution is not None and not execution.is_default:   # operator fusion: its own pass
-        from asicsim.workload.fusion import fuse
-        lowered = fuse(lowered, execution.fusion)
-    return lowered
+    return Lowered(net.name, batch, tuple(ops))
