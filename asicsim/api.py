@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+from asicsim.config.execution import ExecutionConfig, as_execution, load_execution
 from asicsim.config.hardware import HardwareConfig, load_hardware
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.results import StepResult
@@ -39,7 +40,8 @@ def _update(update: str | dict | UpdateConfig, overrides: dict) -> UpdateConfig:
 def simulate(network: str | Path | Network = "resnet18", accelerator: str | Path | HardwareConfig = "edge",
              batch: int = 32, update: str | dict | UpdateConfig = "full", *, rank: int | None = None,
              sub_batch: int | None = None, momentum: float | None = None,
-             phases: Iterable[str] = PHASES, ideal_memory: bool = False, timeline: bool = False) -> StepResult:
+             phases: Iterable[str] = PHASES, ideal_memory: bool = False, timeline: bool = False,
+             execution: str | Path | dict | ExecutionConfig | None = None) -> StepResult:
     """Simulate one training step of ``network`` at ``batch`` on ``accelerator``.
 
     ``network``/``accelerator``: a preset name (``models/networks``, ``models/accelerators``), a YAML
@@ -47,6 +49,8 @@ def simulate(network: str | Path | Network = "resnet18", accelerator: str | Path
     mapping of `UpdateConfig` fields, or an `UpdateConfig`; ``rank``/``sub_batch``/``momentum``
     override its fields. ``phases``: any of forward, backward_data, weight_gradient, update.
     ``timeline``: also record busy intervals (`StepResult.timeline`, as ``asicsim run`` writes).
+    ``execution``: an execution spec (preset name ``"scalesim"``/``"realistic"``, a YAML path, a
+    mapping of `ExecutionConfig` fields or an `ExecutionConfig`; None = scalesim).
     Bad input raises `asicsim.InputError` naming the field, the value and what is allowed."""
     net = network if isinstance(network, Network) else load_network(network)
     hw = accelerator if isinstance(accelerator, HardwareConfig) else load_hardware(accelerator)
@@ -58,7 +62,7 @@ def simulate(network: str | Path | Network = "resnet18", accelerator: str | Path
         raise InputError("unknown phase", field="phases", value=list(wanted), allowed=", ".join(PHASES))
     upd = _update(update, {"rank": rank, "sub_batch": sub_batch, "momentum": momentum})
     return simulate_step(hw, net, batch, upd, tuple(p for p in PHASES if p in wanted), ideal_memory=ideal_memory,
-                         timeline=timeline)
+                         timeline=timeline, execution=as_execution(execution))
 
 
-__all__: list[Any] = ["simulate", "StepResult", "UpdateConfig", "InputError", "load_network", "load_hardware"]
+__all__: list[Any] = ["simulate", "StepResult", "UpdateConfig", "ExecutionConfig", "load_execution", "InputError", "load_network", "load_hardware"]

@@ -134,6 +134,59 @@ item 1 (and 2) alone — the levels without a named choice agree to ≤ 1 %.
 """
 
 
+def realistic_section(r: dict) -> tuple[list[str], dict]:
+    """ResNet-18 again with the ``realistic`` execution (fused epilogues, overlapped folds with
+    weight preload; widths stay tpu_like's int8/16-bit, a forward pass optimises nothing)."""
+    hw = load_hardware("zigzag_tpu_like")
+    net = load_network(DATA / "resnet18.onnx")
+    gemm, whole = asicsim_sides(hw, net, execution="realistic")
+    rz, rg, ra = r["zigzag"], r["asicsim_gemm"], r["asicsim_all"]
+    vec_rd = whole.dram_read_bytes - gemm.dram_read_bytes
+    vec_wr = whole.dram_write_bytes - gemm.dram_write_bytes
+    cmd = "python benchmarks/zigzag_validation.py --record"
+    rows = ["", "## ResNet-18 with the `realistic` execution", "",
+            f"Command: `{cmd}` (this section: `asicsim_sides(hw, net, execution=\"realistic\")` in",
+            "`asicsim/studies/zigzag.py`; the tables above use the default `scalesim` execution).",
+            "Fusion and the fold schedule apply; widths stay tpu_like's (int8 operands, 16-bit psums, as",
+            "ZigZag's workload) and a forward pass stashes nothing (ZigZag models inference).", "",
+            "| | ZigZag 3.9.1 | scalesim | Δ | realistic | Δ |", "|---|---:|---:|---:|---:|---:|",
+            f"| energy, GEMM ops (µJ) | {rz.total_pj / 1e6:.3f} | {rg.total_pj / 1e6:.3f} | {_pct(rg.total_pj, rz.total_pj)} | "
+            f"{gemm.total_pj / 1e6:.3f} | {_pct(gemm.total_pj, rz.total_pj)} |",
+            f"| energy, whole forward (µJ) | {rz.total_pj / 1e6:.3f} | {ra.total_pj / 1e6:.3f} | {_pct(ra.total_pj, rz.total_pj)} | "
+            f"{whole.total_pj / 1e6:.3f} | {_pct(whole.total_pj, rz.total_pj)} |",
+            f"| DRAM energy, whole forward (µJ) | {rz.energy_pj['dram'] / 1e6:.3f} | {ra.energy_pj['dram'] / 1e6:.3f} | "
+            f"{_pct(ra.energy_pj['dram'], rz.energy_pj['dram'])} | {whole.energy_pj['dram'] / 1e6:.3f} | "
+            f"{_pct(whole.energy_pj['dram'], rz.energy_pj['dram'])} |",
+            f"| SRAM energy, whole forward (µJ) | {rz.energy_pj['sram'] / 1e6:.3f} | {ra.energy_pj['sram'] / 1e6:.3f} | "
+            f"{_pct(ra.energy_pj['sram'], rz.energy_pj['sram'])} | {whole.energy_pj['sram'] / 1e6:.3f} | "
+            f"{_pct(whole.energy_pj['sram'], rz.energy_pj['sram'])} |",
+            f"| cycles, GEMM ops | {rz.cycles:,.0f} | {rg.cycles:,.0f} | {_pct(rg.cycles, rz.cycles)} | {gemm.cycles:,.0f} | "
+            f"{_pct(gemm.cycles, rz.cycles)} |",
+            f"| cycles, whole forward | {rz.cycles:,.0f} | {ra.cycles:,.0f} | {_pct(ra.cycles, rz.cycles)} | {whole.cycles:,.0f} | "
+            f"{_pct(whole.cycles, rz.cycles)} |",
+            f"| DRAM bytes (read + write), whole forward | {rz.dram_read_bytes + rz.dram_write_bytes:,} | "
+            f"{ra.dram_read_bytes + ra.dram_write_bytes:,} | | {whole.dram_read_bytes + whole.dram_write_bytes:,} | |",
+            "",
+            "Reading. **GEMM-only energy is unchanged** "
+            f"({_pct(gemm.total_pj, rz.total_pj)}): fusion moves no array work and the fold schedule changes",
+            "time, not accesses (tpu_like has no leakage), so the like-for-like gap is still item 1 — the",
+            "16-bit partial sums of the fold model accumulating in the global SRAM. **The whole forward",
+            f"pass drops from {_pct(ra.total_pj, rz.total_pj)} to {_pct(whole.total_pj, rz.total_pj)}**: bias and ReLU run on the conv",
+            "output tiles and residual adds (+ ReLU) on the second conv of each block, so those",
+            f"activations never reach DRAM ({(ra.energy_pj['dram'] - whole.energy_pj['dram']) / 1e6:.1f} µJ of DRAM energy saved). "
+            f"What stays above the GEMM ops — {vec_rd:,} B read and {vec_wr:,} B written,",
+            f"{(whole.energy_pj['dram'] - gemm.energy_pj['dram']) / 1e6:.1f} µJ of DRAM energy — is what fusion cannot remove:",
+            "the max-pool after conv1 and the global pool (not epilogues: a window or a reduction over",
+            "the whole map), and the residual adds' shortcut inputs (read back from DRAM: the block's input",
+            "was written before the two convs ran). ZigZag models none of these layers. **Cycles**:",
+            f"overlapped folds take the GEMM ops from {rg.cycles:,.0f} to {gemm.cycles:,.0f} cycles ({_pct(gemm.cycles, rz.cycles)} vs",
+            "ZigZag): fill/drain once per tile instead of once per fold brings the compute near ZigZag's",
+            "ideal count, while asicsim still hides DRAM transfers behind compute that ZigZag charges in",
+            "series, so asicsim is now faster than ZigZag's estimate on the like-for-like part.",
+            ]
+    return rows, {"asicsim_gemm": as_dict(gemm), "asicsim_all": as_dict(whole)}
+
+
 def main() -> None:
     res = cases()
     c, r = res["conv2_1"], res["resnet18"]
@@ -170,7 +223,10 @@ def main() -> None:
         z_rest_onoff=rest_z - (rz.compute_cycles - rz.layers["conv1"][2]), r_all=_pct(ra.total_pj, rz.total_pj),
         r_extra_dram=(ra.energy_pj["dram"] - rg.energy_pj["dram"]) / 1e6, r_extra_cyc=ra.cycles - rg.cycles,
         c_tot=_pct(cg.total_pj, cz.total_pj), r_tot=_pct(rg.total_pj, rz.total_pj)).splitlines()
+    real_rows, real_record = realistic_section(r)
+    lines += real_rows
     OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "zigzag_validation_realistic.json").write_text(json.dumps(real_record, indent=1, sort_keys=True) + "\n")
     (OUT / "zigzag_validation.md").write_text("\n".join(lines) + "\n")
     record = {k: {side: as_dict(s) for side, s in v.items()} for k, v in res.items()}
     (OUT / "zigzag_validation.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -33,6 +33,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", default=None,
                    help="compare training rules instead: comma list of full, sbpca:K, sketch:K, dfa, bdfa, hybrid")
     add_update_arguments(p)
+    p.add_argument("--execution", default="scalesim", metavar="FILE|PRESET",
+                   help="execution spec of every step: preset (models/executions) or YAML file [scalesim]")
     p.add_argument("--out", help="output folder [out/compare_<network>_<accelerator>_b<batch>; with --rules out/rules_…]")
     p.add_argument("--report", action="store_true", help="also write report.md + index.html (with --rules: the one-row-per-rule report)")
     add_system_arguments(p)
@@ -56,6 +58,11 @@ def execute(args) -> int:
     t0 = time.perf_counter()
     if args.batch <= 0:
         raise InputError("must be a positive integer", field="--batch", value=args.batch)
+    from asicsim.config.execution import load_execution
+    execution = load_execution(args.execution)
+    if not execution.is_default and (args.rules is not None or getattr(args, "system", None)):
+        raise InputError("--execution applies to the single-chip rank comparison",
+                         field="--execution", value=args.execution, allowed="scalesim with --rules or --system")
     if args.rules is not None:
         return execute_rules(args, t0)
     ranks = parse_ranks(args.rank if args.rank is not None else "1,4,16")
@@ -66,11 +73,13 @@ def execute(args) -> int:
     out = Path(args.out) if args.out else Path("out") / f"compare_{net.name}_{hw.name}_b{args.batch}"
     output_dir(out, create=False)
     with tqdm(total=1 + len(ranks), desc="rules", unit="rule", leave=False, disable=None) as bar:
-        cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1), system=system)
+        cmp = compare(hw, net, args.batch, ranks, base, progress=lambda _label: bar.update(1), system=system,
+                      execution=execution)
     output_dir(out)
     write_csv(out / "compare.csv", cmp.table)
     write_csv(out / "compare_layers.csv", cmp.per_layer)
     write_json(out / "summary.json", cmp.summary, default=float)
+    print(f"execution: {execution.name}")
     print_comparison(cmp)
     print(f"wrote {out}/compare.csv, compare_layers.csv, summary.json  ({time.perf_counter() - t0:.1f} s)")
     if args.report:

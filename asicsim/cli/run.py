@@ -96,6 +96,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help=f"SBPCA rank k / sketch rows k / PowerSGD rank r (default: {DEFAULT_RANK}, shown in the run "
                         "header; an error with --update full|resist)")
     add_update_arguments(p)
+    p.add_argument("--execution", default="scalesim", metavar="FILE|PRESET",
+                   help="execution spec: preset (models/executions: scalesim, realistic) or YAML file [scalesim]")
     p.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ",".join(PHASES))
     p.add_argument("--ideal-memory", action="store_true",
                    help="unbounded SRAM, infinitely fast DRAM: array cycles only (SCALE-Sim compute count)")
@@ -167,6 +169,19 @@ def update_header(upd: dict, rank_source: str = "--rank") -> str:
     return text
 
 
+def execution_header(ex: dict) -> str:
+    """The execution as the run header prints it (always, the default ``scalesim`` included)."""
+    if not ex:
+        return "scalesim (SCALE-Sim convention: unfused, folds back to back, SGD, accelerator widths)"
+    f, fo, o, p = ex["fusion"], ex["folds"], ex["optimizer"], ex["precision"]
+    fused = ", ".join(k for k, on in (("forward epilogues", f["forward_epilogues"]), ("backward", f["backward"])) if on)
+    folds = ", ".join(k for k, on in (("overlapped", fo["overlap"]), ("weight preload", fo["weight_preload"])) if on)
+    bits = lambda v: f"{v}b" if v else "hw"
+    return (f"{ex['name']} (fusion: {fused or 'none'}, BN stats {f['bn_statistics']}; folds: {folds or 'back to back'}; "
+            f"optimizer {o['kind']}; compute {bits(p['compute_bits'])}, master {bits(p['master_weight_bits'])}, "
+            f"state {bits(p['optimizer_state_bits'])}, loss scaling {p['loss_scaling']})")
+
+
 def print_summary(summary: dict, out: Path, wall_s: float, rank_source: str = "--rank") -> None:
     import pandas as pd
 
@@ -178,6 +193,8 @@ def print_summary(summary: dict, out: Path, wall_s: float, rank_source: str = "-
                  "energy mJ": summary["energy_pj"] / 1e9})
     print(f"{summary['network']} batch {summary['batch']} on {summary['accelerator']} ({summary['array']}), "
           + update_header(summary["update"], rank_source))
+    ex = summary.get("execution") or {}
+    print(f"execution: {execution_header(ex)}")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     print(f"time {summary['time_s'] * 1e3:,.3f} ms at {summary['clock_ghz']} GHz, utilization "
           f"{summary['utilization']:.1%}, stalls {summary['stall_cycles'] / max(summary['total_cycles'], 1):.1%}")
@@ -200,6 +217,11 @@ def execute(args) -> int:
     from asicsim.workload.backward import check_backward
     check_backward(net, update.backward, field="--backward")
     system = system_from_args(args)
+    from asicsim.config.execution import load_execution
+    execution = load_execution(args.execution)
+    if system is not None and not execution.is_default:
+        raise InputError("the execution spec applies to single-chip runs (the multi-chip step uses scalesim)",
+                         field="--execution", value=args.execution, allowed="scalesim with --system")
     if system is None and update.rule == "resist":
         raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",
                          allowed="--update resist with --system FILE|PRESET")
@@ -212,7 +234,8 @@ def execute(args) -> int:
             check_phases(phases)
             result = simulate_system(hw, net, batch, update, system, ideal_memory=args.ideal_memory)
         else:
-            result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True)
+            result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True,
+                              execution=execution)
     except InputError as exc:   # e.g. no tiling fits the SRAM: say which accelerator file that is
         raise blame_file(exc, args.accelerator or args.scalesim_config) from None
     result.write(out)

@@ -188,11 +188,16 @@ MAPPERS = {GemmOp: map_gemm, VectorOp: map_vector, SbpcaOp: map_sbpca, CrossbarO
            FeedbackOp: map_feedback, SketchOp: map_sketch}
 
 
-def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool = False) -> Mapping:
-    """Map every op in order. Tensors kept on chip by a producer are resident for their consumer."""
+def map_ops(lowered: Lowered, hw: HardwareConfig, plan: ResidencyPlan, ideal: bool = False,
+            folds: tuple[bool, bool] = (False, False)) -> Mapping:
+    """Map every op in order. Tensors kept on chip by a producer are resident for their consumer.
+    ``folds``: (overlap, weight_preload) of the execution's fold schedule (`asicsim.engine.systolic`)."""
     space = SramSpace(hw, plan, ideal)
+    space.folds = tuple(folds)
     resident = set(plan.resident)
     context = (hw.model_dump_json(), tuple(sorted(space.budget.items())), ideal)
+    if space.folds != (False, False):
+        context += (space.folds,)
     out = []
     for op in lowered.ops:
         mo = _map_memo(op, hw, space, resident, context)
@@ -258,11 +263,12 @@ def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> l
     return plans
 
 
-def map_step(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> Mapping:
+def map_step(lowered: Lowered, hw: HardwareConfig, ideal: bool = False,
+             folds: tuple[bool, bool] = (False, False)) -> Mapping:
     """Map under every residency plan that fits and keep the one with the least DRAM traffic."""
     best = None
     for plan in plan_options(lowered, hw, ideal):
-        m = map_ops(lowered, hw, plan, ideal)
+        m = map_ops(lowered, hw, plan, ideal, folds)
         if best is None or m.dram_bytes < best.dram_bytes:
             best = m
     return best

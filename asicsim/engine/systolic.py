@@ -76,3 +76,40 @@ def ofmap_sram_words(dataflow: str, m: int, k: int, n: int, rows: int, cols: int
         return m * n, 0
     kf = ceil_div(k, rows)
     return m * n * kf, m * n * (kf - 1)
+
+
+def preload_hidden_cycles(dataflow: str, rows: int) -> int:
+    """Cycles of a fold's fill that weight preloading hides: loading the stationary operand takes
+    ``rows`` cycles (one row of the array per cycle) for ws (weights) and is (inputs); os keeps its
+    outputs stationary and streams both operands, so it has nothing to preload (0)."""
+    return 0 if dataflow == "os" else rows
+
+
+def tile_fold_cycles(dataflow: str, nf, stream, rows: int, cols: int, overlap: bool = False,
+                     preload: bool = False):
+    """Array cycles of one tile of ``nf`` folds each streaming ``stream`` (works on numpy arrays).
+
+    Back to back (SCALE-Sim): nf·(stream + fill/drain). ``preload`` (double-buffered stationary
+    operand, TPU-class WS arrays): the next fold's stationary operand loads while this fold streams,
+    so every fold but the first skips the load: nf·(stream + fd − p) + p, p = `preload_hidden_cycles`.
+    ``overlap`` (fill and drain of consecutive folds pipelined: the next fold's operands enter while
+    the last partial sums drain): the fill/drain is paid once per tile, nf·stream + fd, which also
+    covers the preload. Both lie between the MAC bound nf·stream (≥ MACs/(rows·cols)) and the fold
+    count nf·(stream + fd)."""
+    fd = fill_drain_cycles(dataflow, rows, cols)
+    if overlap:
+        return nf * stream + fd
+    if preload:
+        p = preload_hidden_cycles(dataflow, rows)
+        return nf * (stream + fd - p) + p
+    return nf * (stream + fd)
+
+
+def gemm_compute_cycles_folds(dataflow: str, m: int, k: int, n: int, rows: int, cols: int,
+                              overlap: bool = False, preload: bool = False) -> int:
+    """`gemm_compute_cycles` with the fold options of `tile_fold_cycles` (one tile, −1 convention);
+    equal to it with both options off."""
+    ax = FOLD_AXES[dataflow]
+    d = {"m": m, "k": k, "n": n}
+    nf = folds(dataflow, m, k, n, rows, cols)
+    return tile_fold_cycles(dataflow, nf, d[ax.stream_dim], rows, cols, overlap, preload) - 1

@@ -19,6 +19,8 @@ from asicsim.engine.systolic import (
     FOLD_AXES,
     ceil_div,
     fill_drain_cycles,
+    preload_hidden_cycles,
+    tile_fold_cycles,
     ofmap_sram_words,
     sram_reads_words,
 )
@@ -74,6 +76,11 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     ovh = fill_drain_cycles(df, R, C)
     fold_total = ceil_div(dims[ax.rows_dim], R) * ceil_div(dims[ax.cols_dim], C)
     compute = fold_total * dims[ax.stream_dim] + fold_total * t[ax.stream_dim] * ovh
+    if getattr(space, "folds", (False, False)) != (False, False):   # fill/drain paid per tile (overlap)
+        overlap, preload = space.folds
+        per_tile_ovh = ovh if overlap else ovh - preload_hidden_cycles(df, R)
+        compute = fold_total * dims[ax.stream_dim] + (steps * ovh if overlap else
+                                                      fold_total * t[ax.stream_dim] * per_tile_ovh + steps * (ovh - per_tile_ovh))
 
     A, B, Cc = op.a, op.b, op.c
     a_res, b_res = A.name in resident, B.name in resident
@@ -214,7 +221,9 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     write = np.where(leave, np.where(done, 0 if c_on_chip else sz["m"] * sz["n"] * Cc.elem_bytes,
                                      sz["m"] * sz["n"] * ab), 0)
     nf = ceil_div(sz[ax.rows_dim], R) * ceil_div(sz[ax.cols_dim], C)
-    fold_cyc = nf * (sz[ax.stream_dim] + ovh)
+    overlap, preload = getattr(space, "folds", (False, False))
+    fold_cyc = nf * (sz[ax.stream_dim] + ovh) if not (overlap or preload) else \
+        tile_fold_cycles(df, nf, sz[ax.stream_dim], R, C, overlap, preload)
     ifm, flt = sram_reads_words(df, sz["m"], sz["k"], sz["n"], R, C)
     ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
     # the SRAM ports carry the array's operand stream and the DMA's fills and drains (those of the

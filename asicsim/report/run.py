@@ -101,6 +101,8 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
         desc.append(f"DRAM {fmt_num(bw)} B/cycle")
     if clock:
         desc.append(f"clock {clock} GHz")
+    ex = s.get("execution") or {}
+    desc.append(f"execution {ex.get('name', 'scalesim') if isinstance(ex, dict) else ex}")
     if s.get("phases_run"):
         desc.append("phases: " + ", ".join(s["phases_run"]))
     if s.get("ideal_memory"):

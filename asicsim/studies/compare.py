@@ -39,10 +39,13 @@ def _wu(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base: UpdateConfig,
-            progress=None, system=None) -> Comparison:
+            progress=None, system=None, execution=None) -> Comparison:
     """Simulate `full` and SBPCA at each rank (same momentum, sub-batch, placement options).
     With a multi-chip ``system`` each rule is a data-parallel step and the totals gain its sync
-    columns (`asicsim.studies.multichip`); the per-chip table is the same."""
+    columns (`asicsim.studies.multichip`); the per-chip table is the same. ``execution``: the
+    execution spec of every single-chip step (`asicsim.config.execution`; None = scalesim)."""
+    from asicsim.config.execution import as_execution, summary_entry
+    ex = as_execution(execution)
     rules = [base.model_copy(update={"rule": "full"})] + [
         base.model_copy(update={"rule": "sbpca", "rank": k}) for k in ranks]
     tables, summaries, systems = [], {}, {}
@@ -53,7 +56,7 @@ def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base
             r = sr.step
             systems[rule_label(upd)] = sr.summary["system"]
         else:
-            r = simulate(hw, net, batch, upd)
+            r = simulate(hw, net, batch, upd, execution=ex)
         lab = rule_label(upd)
         t = r.layers.copy()
         t.insert(0, "update", upd.rule)
@@ -76,6 +79,7 @@ def compare(hw: HardwareConfig, net: Network, batch: int, ranks: list[int], base
         "totals": totals.to_dict(orient="records"),
         "stops_paying": stops_paying(totals),
         "layers_favouring": per_layer["favoured"].value_counts().to_dict(),
+        **summary_entry(ex),
     }
     if systems:
         summary["system"] = {lab: v for lab, v in systems.items()}

@@ -8,6 +8,7 @@ import math
 
 import pandas as pd
 
+from asicsim.config.execution import ExecutionConfig, as_execution, summary_entry
 from asicsim.config.hardware import HardwareConfig
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.dram import BankedTiming, banked_timing
@@ -37,8 +38,18 @@ def link_timing(hw: HardwareConfig, ideal_memory: bool) -> LinkTiming | BankedTi
     return LinkTiming(hw.dram_bytes_per_cycle, hw.dram.latency_ns * hw.array.clock_ghz)
 
 
+def widths(hw: HardwareConfig, ex: ExecutionConfig) -> tuple[int, int]:
+    """(operand, accumulator) bytes of the lowering: the execution's compute and weight-gradient
+    widths, or the accelerator's where the execution leaves them null."""
+    pr = ex.precision
+    ob = pr.compute_bits // 8 if pr.compute_bits else hw.array.operand_bytes
+    ab = pr.weight_gradient_bits // 8 if pr.weight_gradient_bits else hw.array.accumulator_bytes
+    return ob, ab
+
+
 def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig = UpdateConfig(),
-             phases: tuple[str, ...] = PHASES, ideal_memory: bool = False, timeline: bool = False) -> StepResult:
+             phases: tuple[str, ...] = PHASES, ideal_memory: bool = False, timeline: bool = False,
+             execution: ExecutionConfig | str | None = None) -> StepResult:
     """Simulate one training step (restricted to ``phases``) of ``net`` at ``batch`` on ``hw``.
 
     ``ideal_memory``: unbounded SRAM and an infinitely fast DRAM link, so every GEMM is one tile
@@ -46,16 +57,19 @@ def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig 
     ``timeline``: also record the busy intervals of the array, vector unit and DRAM link (for the
     run report). With the bandwidth model that is a second, step-by-step replay of the same ops:
     the numbers of the step always come from the memoised run, so recording changes none."""
-    return simulate_detail(hw, net, batch, update, phases, ideal_memory, timeline)[0]
+    return simulate_detail(hw, net, batch, update, phases, ideal_memory, timeline, execution)[0]
 
 
 def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig = UpdateConfig(),
                     phases: tuple[str, ...] = PHASES, ideal_memory: bool = False,
-                    timeline: bool = False) -> tuple[StepResult, Lowered, pd.DataFrame]:
+                    timeline: bool = False, execution: ExecutionConfig | str | None = None
+                    ) -> tuple[StepResult, Lowered, pd.DataFrame]:
     """`simulate`, also returning the lowered ops and one row per op (in program order, with its
     simulated cycles): what the multi-chip timeline (`asicsim.studies.multichip`) replays."""
-    lowered = lower_training_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, update, phases)
-    mapping = map_step(lowered, hw, ideal=ideal_memory)
+    ex = as_execution(execution)
+    ob, ab = widths(hw, ex)
+    lowered = lower_training_step(net, batch, ob, ab, update, phases, ex)
+    mapping = map_step(lowered, hw, ideal=ideal_memory, folds=(ex.folds.overlap, ex.folds.weight_preload))
     link = link_timing(hw, ideal_memory)
     banked = isinstance(link, BankedTiming)
     rec = Recorder() if timeline else None
@@ -68,7 +82,11 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
         "accelerator": hw.name, "network": net.name, "batch": batch, "phases_run": list(phases),
         "ideal_memory": ideal_memory, "update": update.model_dump(), "residency_plan": mapping.plan.name,
         "array": f"{hw.array.rows}x{hw.array.cols} {hw.array.dataflow}",
+        **summary_entry(ex),
     }
+    if not ex.is_default:
+        from asicsim.workload.fusion import stash_bytes
+        meta["stash_bytes"] = stash_bytes(lowered)
     summary = summarize(table, hw, meta)
     if banked:
         summary["dram_banked"] = banked_summary(timings, mapping, link)

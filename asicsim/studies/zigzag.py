@@ -83,11 +83,19 @@ def zigzag_side(result: dict) -> Side:
                 s_rd, s_wr, layers)
 
 
-def asicsim_sides(hw: HardwareConfig, net: Network, batch: int = 1) -> tuple[Side, Side]:
+def asicsim_sides(hw: HardwareConfig, net: Network, batch: int = 1, execution=None) -> tuple[Side, Side]:
     """(array GEMM ops only, the whole forward pass) of ``net`` on ``hw``: energy per level as
-    ZigZag names them, cycles from the event simulation, DRAM bytes and per-layer GEMM totals."""
+    ZigZag names them, cycles from the event simulation, DRAM bytes and per-layer GEMM totals.
+    ``execution``: an execution spec (`asicsim.config.execution`) whose fusion and fold schedule
+    apply (None = scalesim). The widths stay the accelerator's (ZigZag's workload is int8 with
+    16-bit partial sums) and a forward pass alone stashes nothing (an inference comparison)."""
+    from asicsim.config.execution import as_execution
+    from asicsim.workload.fusion import fuse
+    ex = as_execution(execution)
     lowered = lower_step(net, batch, hw.array.operand_bytes, hw.array.accumulator_bytes, phases=("forward",))
-    mapping = map_step(lowered, hw)
+    if not ex.is_default:
+        lowered = fuse(lowered, ex.fusion)
+    mapping = map_step(lowered, hw, folds=(ex.folds.overlap, ex.folds.weight_preload))
     ops = op_rows(mapping, simulate_ops(mapping.ops, link_timing(hw, False)), hw)
     ops["global_read"] = [mo.sram_read_bytes.get("global", 0) for mo in mapping.ops]
     ops["global_write"] = [mo.sram_write_bytes.get("global", 0) for mo in mapping.ops]

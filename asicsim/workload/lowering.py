@@ -157,7 +157,8 @@ class Lowered:
     ops: tuple[Op, ...]
 
 
-def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: UpdateConfig) -> dict[str, list[Op]]:
+def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: UpdateConfig,
+                   ex=None) -> dict[str, list[Op]]:
     """GEMM and vector ops of one conv/linear layer, by phase (full-gradient rule)."""
     spec = l.spec
     m_total, n = l.weight_shape
@@ -205,9 +206,9 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
     if psgd:
         ops["update"].extend(powersgd_ops(l.name, m, n, g, upd.rank, G, ab, decompress=True))
     if sbpca:
-        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, nb if has_bias else 0, ob, ab))
+        ops["update"].extend(sbpca_update_ops(l.name, m, n, g, w, G, upd, nb if has_bias else 0, ob, ab, ex))
     else:
-        ops["update"].extend(update_ops(l.name, w, G, upd, nb if has_bias else 0, ob, ab))
+        ops["update"].extend(update_ops(l.name, w, G, upd, nb if has_bias else 0, ob, ab, ex))
     return ops
 
 
@@ -267,7 +268,7 @@ def sbpca_op(layer: str, m: int, n: int, g: int, pairs: int, x: Tensor, dy: Tens
 
 
 def sbpca_update_ops(layer: str, m: int, n: int, g: int, w: Tensor, G: Tensor, upd: UpdateConfig,
-                     bias: int, ob: int, ab: int) -> list[Op]:
+                     bias: int, ob: int, ab: int, ex=None) -> list[Op]:
     """Digital: expand Ĝ = (Δ·diag(σ·N))·Xᵀ on the array (M = m, K = k, N = n: m·n·k MACs), then the
     same SGD read-modify-write of W as `full`. Ĝ is produced tile by tile from the on-chip factors
     and applied at once (m·n·k MACs to expand, then W read and written once), so it never goes to
@@ -288,7 +289,7 @@ def sbpca_update_ops(layer: str, m: int, n: int, g: int, w: Tensor, G: Tensor, u
         return ops
     Gg = Tensor(G.name, m * n, ab, on_chip_candidate=True)
     expand = GemmOp(layer, "update", m, k, n, delta, xf, Gg, g, fused_output=True)
-    return [expand] + update_ops(layer, w, G, upd, bias, ob, ab)
+    return [expand] + update_ops(layer, w, G, upd, bias, ob, ab, ex)
 
 
 def backward_data_gemm(l: Layer, batch: int, dy: Tensor, w: Tensor, dx: Tensor) -> GemmOp:
@@ -313,8 +314,14 @@ def backward_data_gemm(l: Layer, batch: int, dy: Tensor, w: Tensor, dx: Tensor) 
     return GemmOp(l.name, "backward_data", M, K, N, dy, w, dx, g, exact)
 
 
-def update_ops(layer: str, w: Tensor, G: Tensor, upd: UpdateConfig, bias: int, ob: int, ab: int) -> list[Op]:
-    """SGD (optionally momentum) read-modify-write of W: 1 FMA per weight, +1 with momentum."""
+def update_ops(layer: str, w: Tensor, G: Tensor, upd: UpdateConfig, bias: int, ob: int, ab: int,
+               ex=None) -> list[Op]:
+    """SGD (optionally momentum) read-modify-write of W: 1 FMA per weight, +1 with momentum.
+    With an execution spec (``ex``) that is not the default, the execution's optimizer and widths
+    (`asicsim.workload.optimizer.optimizer_update_ops`)."""
+    if ex is not None and not ex.is_default:
+        from asicsim.workload.optimizer import optimizer_update_ops
+        return optimizer_update_ops(layer, w, G, upd, bias, ob, ab, ex, Tensor, VectorOp)
     params = w.elems + bias
     reads = [w, G]
     writes = [w]
@@ -378,7 +385,7 @@ def lower_vector_layer(l: Layer, batch: int, ob: int) -> dict[str, list[Op]]:
 
 
 def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: int,
-               update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES) -> Lowered:
+               update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES, execution=None) -> Lowered:
     """All ops of one training step in execution order: the forward pass layer by layer, then the
     backward pass in reverse layer order (backward_data, weight_gradient, update per layer)."""
     if batch <= 0:
@@ -392,7 +399,7 @@ def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: 
     for l in net.layers:
         if l.is_weighted:
             per_layer.append((l, lower_weighted(l, batch, operand_bytes, accumulator_bytes,
-                                                first=(l.name == first_weighted), upd=upd)))
+                                                first=(l.name == first_weighted), upd=upd, ex=execution)))
         else:
             per_layer.append((l, lower_vector_layer(l, batch, operand_bytes)))
     ops: list[Op] = []

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from asicsim.config.update import UpdateConfig
 from asicsim.workload.backward import apply_backward
+from asicsim.workload.fusion import fuse
 from asicsim.workload.lowering import PHASES, Lowered, lower_step
 from asicsim.workload.network import Network
 from asicsim.workload.sketch_rule import apply_sketch
 
 
 def lower_training_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: int,
-                        update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES) -> Lowered:
+                        update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES,
+                        execution=None) -> Lowered:
     upd = update or UpdateConfig()
-    lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases)
+    lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases, execution)
+    if execution is not None and not execution.is_default:   # operator fusion (its own pass)
+        lowered = fuse(lowered, execution.fusion)
     lowered = apply_sketch(lowered, net, upd, operand_bytes, accumulator_bytes)
     return apply_backward(lowered, net, upd, operand_bytes)
