@@ -201,6 +201,14 @@ def print_summary(summary: dict, out: Path, wall_s: float, rank_source: str = "-
     b = summary.get("dram_banked")
     if b:
         print(f"DRAM banked: {b['activates']:,} row activations, row-hit rate {b['row_hit_rate']:.1%}")
+    fp = summary.get("footprint")
+    if fp:
+        cap = summary.get("dram_capacity_bytes")
+        fit = (f" of {cap / 2 ** 30:g} GiB: {'fits' if summary['fits'] else 'DOES NOT FIT'}") if cap else ""
+        print(f"DRAM footprint at peak {fp['peak_bytes'] / 2 ** 30:.3f} GiB{fit} (weights {fp['weights_bytes'] / 2 ** 20:,.1f}"
+              f" MiB, optimizer state + master {fp['optimizer_state_bytes'] / 2 ** 20:,.1f} MiB, stash "
+              f"{fp['stash_bytes'] / 2 ** 20:,.1f} MiB, workspace {fp['workspace_bytes'] / 2 ** 20:,.1f} MiB; "
+              f"at {fp['peak_layer']} {fp['peak_phase']})")
     print("energy by component (mJ): " + ", ".join(f"{k} {v / 1e9:,.3f}" for k, v in summary["energy_breakdown_pj"].items()))
     print(f"wrote {out}/layers.csv and {out}/summary.json  ({wall_s:.2f} s)")
 

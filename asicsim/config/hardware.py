@@ -164,6 +164,7 @@ class DramConfig(_Strict):
     read_pj_per_bit: float | None = Field(None, ge=0)
     write_pj_per_bit: float | None = Field(None, ge=0)
     background_mw: float | None = Field(None, ge=0)    # per channel
+    capacity_gib: float | None = Field(None, gt=0)     # GiB (2^30 bytes) of DRAM; None = not checked
 
     @model_validator(mode="after")
     def _defaults(self):
@@ -191,6 +192,8 @@ class DramConfig(_Strict):
         if isinstance(d, dict) and self.model == "bandwidth" and self.timing is None:
             d.pop("model", None)
             d.pop("timing", None)
+        if isinstance(d, dict) and self.capacity_gib is None:
+            d.pop("capacity_gib", None)
         return d
 
     def banked_timing(self) -> dict:

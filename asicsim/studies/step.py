@@ -10,6 +10,7 @@ import pandas as pd
 
 from asicsim.config.execution import ExecutionConfig, as_execution, summary_entry
 from asicsim.config.hardware import HardwareConfig
+from asicsim.errors import InputError
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.dram import BankedTiming, banked_timing
 from asicsim.engine.mapping import map_step
@@ -47,6 +48,34 @@ def widths(hw: HardwareConfig, ex: ExecutionConfig) -> tuple[int, int]:
     return ob, ab
 
 
+def memory_check(lowered: Lowered, hw: HardwareConfig, ex: ExecutionConfig) -> dict:
+    """The step's peak DRAM footprint against ``dram.capacity_gib`` (`asicsim.workload.footprint`).
+
+    A step that does not fit is an `InputError` (exit 2) under ``memory.on_overflow: error``, or
+    ``fits: false`` in the summary under ``report`` (a sweep row, not a failed sweep). Recorded at
+    a non-default execution or when a capacity is given; at the default with no capacity nothing
+    is added, so recorded summaries stay byte-identical."""
+    cap_gib = hw.dram.capacity_gib
+    if ex.is_default and cap_gib is None:
+        return {}
+    from asicsim.workload.footprint import step_footprint
+    fp = step_footprint(lowered)
+    out = {"footprint": fp.as_dict()}
+    if cap_gib is not None:
+        cap = int(cap_gib * 2 ** 30)
+        out["dram_capacity_bytes"] = cap
+        out["fits"] = fp.peak_bytes <= cap
+        if not out["fits"] and ex.memory.on_overflow == "error":
+            raise InputError(
+                f"the step needs {fp.peak_bytes / 2 ** 30:.2f} GiB of DRAM at its peak ({fp.peak_layer}, "
+                f"{fp.peak_phase}: weights {fp.weights_bytes / 2 ** 30:.2f}, optimizer state and master copies "
+                f"{fp.optimizer_state_bytes / 2 ** 30:.2f}, stashed activations {fp.stash_bytes / 2 ** 30:.2f}, "
+                f"workspace {fp.workspace_bytes / 2 ** 30:.2f} GiB) but the accelerator has {cap_gib:g} GiB",
+                field="dram.capacity_gib", value=cap_gib,
+                allowed="a smaller batch, recomputation (execution recompute), or memory.on_overflow: report")
+    return out
+
+
 def simulate(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig = UpdateConfig(),
              phases: tuple[str, ...] = PHASES, ideal_memory: bool = False, timeline: bool = False,
              execution: ExecutionConfig | str | None = None) -> StepResult:
@@ -69,6 +98,7 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
     ex = as_execution(execution)
     ob, ab = widths(hw, ex)
     lowered = lower_training_step(net, batch, ob, ab, update, phases, ex)
+    memory = memory_check(lowered, hw, ex)     # before the simulation: a step that cannot fit fails fast
     mapping = map_step(lowered, hw, ideal=ideal_memory, folds=(ex.folds.overlap, ex.folds.weight_preload))
     link = link_timing(hw, ideal_memory)
     banked = isinstance(link, BankedTiming)
@@ -87,6 +117,7 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
     if not ex.is_default:
         from asicsim.workload.fusion import stash_bytes
         meta["stash_bytes"] = stash_bytes(lowered)
+    meta.update(memory)
     summary = summarize(table, hw, meta)
     if banked:
         summary["dram_banked"] = banked_summary(timings, mapping, link)

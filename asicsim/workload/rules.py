@@ -12,6 +12,7 @@ from asicsim.workload.backward import apply_backward
 from asicsim.workload.fusion import fuse
 from asicsim.workload.lowering import PHASES, Lowered, lower_step
 from asicsim.workload.network import Network
+from asicsim.workload.recompute import apply_recompute
 from asicsim.workload.sketch_rule import apply_sketch
 
 
@@ -20,6 +21,9 @@ def lower_training_step(net: Network, batch: int, operand_bytes: int, accumulato
                         execution=None) -> Lowered:
     upd = update or UpdateConfig()
     lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases, execution)
+    if execution is not None and execution.recompute.policy != "none":   # activation recomputation,
+        rc = execution.recompute                                         # on the unfused ops: a layer's
+        lowered = apply_recompute(lowered, net, rc.policy, rc.every, rc.layers)   # ops make its values
     if execution is not None and not execution.is_default:   # operator fusion (its own pass)
         lowered = fuse(lowered, execution.fusion)
     lowered = apply_sketch(lowered, net, upd, operand_bytes, accumulator_bytes)
