@@ -174,3 +174,19 @@ def test_bad_execution_files_exit_2_with_one_line(tmp_path, body, field, value):
     assert p.returncode == 2, p.stderr
     err = p.stderr.strip()
     assert len(err.splitlines()) == 1 and str(f) in err and field in err and value in err
+
+
+def test_cli_run_and_compare_name_the_execution(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "asicsim", *a], capture_output=True, text=True)
+    p = run("run", "--network", "lenet5", "--batch", "2", "--execution", "realistic", "--out", str(tmp_path / "r"))
+    assert p.returncode == 0, p.stderr
+    assert "execution: realistic (fusion: forward epilogues, backward" in p.stdout
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["execution"]["precision"]["master_weight_bits"] == 32
+    p = run("run", "--network", "lenet5", "--batch", "2", "--out", str(tmp_path / "d"))
+    assert "execution: scalesim" in p.stdout
+    assert "execution" not in json.loads((tmp_path / "d" / "summary.json").read_text())
+    p = run("compare", "--network", "lenet5", "--batch", "2", "--rank", "2", "--execution", "realistic",
+            "--out", str(tmp_path / "c"))
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "c" / "summary.json").read_text())["execution"]["name"] == "realistic"
