@@ -190,3 +190,12 @@ def test_cli_run_and_compare_name_the_execution(tmp_path):
             "--out", str(tmp_path / "c"))
     assert p.returncode == 0, p.stderr
     assert json.loads((tmp_path / "c" / "summary.json").read_text())["execution"]["name"] == "realistic"
+
+
+def test_sketch_rule_composes_with_the_execution_optimizer():
+    net = load_network("lenet5")
+    low = lower_training_step(net, 4, 2, 4, UpdateConfig(rule="sketch", rank=2),
+                              execution=_ex(optimizer={"kind": "adam"}))
+    upd = [o for o in low.ops if o.phase == "update" and o.layer == "fc1"]
+    assert [type(o).__name__ for o in upd] == ["GemmOp", "VectorOp"]     # Ĝ expanded, then Adam on it
+    assert upd[1].kind == "adam" and upd[1].ops == 11 * (120 * 400 + 120)
