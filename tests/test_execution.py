@@ -199,3 +199,15 @@ def test_sketch_rule_composes_with_the_execution_optimizer():
     upd = [o for o in low.ops if o.phase == "update" and o.layer == "fc1"]
     assert [type(o).__name__ for o in upd] == ["GemmOp", "VectorOp"]     # Ĝ expanded, then Adam on it
     assert upd[1].kind == "adam" and upd[1].ops == 11 * (120 * 400 + 120)
+
+
+def test_gemm_epilogues_are_hidden_behind_the_gemm_cycles():
+    hw, net = load_hardware("edge"), build_network(SMALL)
+    B = 4
+    row = lambda r: r.layers[(r.layers.layer == "relu1") & (r.layers.phase == "forward")].iloc[0]
+    off = simulate(hw, net, B, ideal_memory=True, execution=_ex())
+    on = simulate(hw, net, B, ideal_memory=True, execution=_ex(fusion={"forward_epilogues": True}))
+    elems = B * 4 * 8 * 8
+    assert row(off)["compute_cycles"] == -(-elems // hw.vector.lanes)
+    # conv1's GEMM runs ≥ 256 stream cycles, far more than bias + relu need on the vector unit
+    assert row(on)["compute_cycles"] == 0 and row(on)["vector_ops"] == row(off)["vector_ops"]
