@@ -174,3 +174,40 @@ def test_bad_execution_files_exit_2_with_one_line(tmp_path, body, field, value):
     assert p.returncode == 2, p.stderr
     err = p.stderr.strip()
     assert len(err.splitlines()) == 1 and str(f) in err and field in err and value in err
+
+
+def test_cli_run_and_compare_name_the_execution(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "asicsim", *a], capture_output=True, text=True)
+    p = run("run", "--network", "lenet5", "--batch", "2", "--execution", "realistic", "--out", str(tmp_path / "r"))
+    assert p.returncode == 0, p.stderr
+    assert "execution: realistic (fusion: forward epilogues, backward" in p.stdout
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["execution"]["precision"]["master_weight_bits"] == 32
+    p = run("run", "--network", "lenet5", "--batch", "2", "--out", str(tmp_path / "d"))
+    assert "execution: scalesim" in p.stdout
+    assert "execution" not in json.loads((tmp_path / "d" / "summary.json").read_text())
+    p = run("compare", "--network", "lenet5", "--batch", "2", "--rank", "2", "--execution", "realistic",
+            "--out", str(tmp_path / "c"))
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "c" / "summary.json").read_text())["execution"]["name"] == "realistic"
+
+
+def test_sketch_rule_composes_with_the_execution_optimizer():
+    net = load_network("lenet5")
+    low = lower_training_step(net, 4, 2, 4, UpdateConfig(rule="sketch", rank=2),
+                              execution=_ex(optimizer={"kind": "adam"}))
+    upd = [o for o in low.ops if o.phase == "update" and o.layer == "fc1"]
+    assert [type(o).__name__ for o in upd] == ["GemmOp", "VectorOp"]     # Ĝ expanded, then Adam on it
+    assert upd[1].kind == "adam" and upd[1].ops == 11 * (120 * 400 + 120)
+
+
+def test_gemm_epilogues_are_hidden_behind_the_gemm_cycles():
+    hw, net = load_hardware("edge"), build_network(SMALL)
+    B = 4
+    row = lambda r: r.layers[(r.layers.layer == "relu1") & (r.layers.phase == "forward")].iloc[0]
+    off = simulate(hw, net, B, ideal_memory=True, execution=_ex())
+    on = simulate(hw, net, B, ideal_memory=True, execution=_ex(fusion={"forward_epilogues": True}))
+    elems = B * 4 * 8 * 8
+    assert row(off)["compute_cycles"] == -(-elems // hw.vector.lanes)
+    # conv1's GEMM runs ≥ 256 stream cycles, far more than bias + relu need on the vector unit
+    assert row(on)["compute_cycles"] == 0 and row(on)["vector_ops"] == row(off)["vector_ops"]

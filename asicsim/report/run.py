@@ -108,6 +108,12 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
     if s.get("ideal_memory"):
         desc.append("ideal memory (no DRAM stalls, unbounded SRAM)")
     doc.p(f"Folder `{d.name}`" + (": " + "; ".join(desc) if desc else "") + ".")
+    stash = s.get("stash_bytes") or {}
+    if stash:
+        top = sorted(stash.items(), key=lambda kv: -kv[1])[:3]
+        doc.p(f"Stashed for the backward pass: {fmt_num(sum(stash.values()) / 1e6)} MB of activations over "
+              f"{len(stash)} layers (largest: " + ", ".join(f"{k} {fmt_num(v / 1e6)} MB" for k, v in top)
+              + "; per layer in `summary.json` `stash_bytes`).")
     t = run_totals(layers)
     cyc = s.get("total_cycles", t["total_cycles"])
     en = s.get("energy_pj", t["energy_pj"])

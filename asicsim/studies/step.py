@@ -13,6 +13,7 @@ from asicsim.config.hardware import HardwareConfig
 from asicsim.errors import InputError
 from asicsim.config.update import UpdateConfig
 from asicsim.engine.dram import BankedTiming, banked_timing
+from asicsim.engine.epilogue import hide_epilogues
 from asicsim.engine.mapping import map_step
 from asicsim.engine.results import (
     StepResult,
@@ -100,6 +101,8 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
     lowered = lower_training_step(net, batch, ob, ab, update, phases, ex)
     memory = memory_check(lowered, hw, ex)     # before the simulation: a step that cannot fit fails fast
     mapping = map_step(lowered, hw, ideal=ideal_memory, folds=(ex.folds.overlap, ex.folds.weight_preload))
+    if ex.fusion.forward_epilogues:
+        mapping = hide_epilogues(lowered, mapping)
     link = link_timing(hw, ideal_memory)
     banked = isinstance(link, BankedTiming)
     rec = Recorder() if timeline else None

@@ -23,8 +23,11 @@ writes the masked δ and the ReLU op reads only its stashed output (the mask). B
 needs the reductions dγ, dβ over the whole batch before dx: the reductions run on the producing
 op's output tiles (reading x alongside), so BN backward reads δ once instead of twice.
 
-Timing: the epilogue's element ops stay on the vector unit as their own ops, after the GEMM
-(ops run in program order), so fused time is an upper bound; the DRAM bytes are exact.
+Timing: the epilogue ops of a GEMM are marked ``fused``; `asicsim.engine.epilogue` hides their
+vector-unit cycles behind the GEMM's compute cycles (the vector unit works on each output tile
+while the array makes the next), so only the part beyond the GEMM's time shows. Epilogues of a
+BN head and the backward ReLU mask keep their own time (their producer is not right before them
+in program order, or is itself a vector pass); the DRAM bytes are exact in every case.
 """
 from __future__ import annotations
 
@@ -126,7 +129,8 @@ def fuse_forward(ops: list, bn_statistics: str, epilogues: bool) -> list:
             w = e.writes[0]
             keep_w = (w,) if (w.name in stashed and w.name != final.name) else ()
             reads = tuple(t for t in e.reads if t.name != prev)
-            out[j] = dataclasses.replace(e, reads=reads, writes=tuple(extra_stash) + keep_w)
+            out[j] = dataclasses.replace(e, reads=reads, writes=tuple(extra_stash) + keep_w,
+                                         fused=isinstance(h, GemmOp))
             extra_stash = []
             prev = w.name
         i = chain[-1] + 1

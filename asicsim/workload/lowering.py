@@ -96,6 +96,7 @@ class VectorOp:
     reads: tuple[Tensor, ...]
     writes: tuple[Tensor, ...]
     kind: str = "elementwise"
+    fused: bool = False             # an epilogue on the preceding GEMM's output tiles (workload/fusion.py)
 
 
 @dataclass(frozen=True)

@@ -26,5 +26,5 @@ def lower_training_step(net: Network, batch: int, operand_bytes: int, accumulato
         lowered = apply_recompute(lowered, net, rc.policy, rc.every, rc.layers)   # ops make its values
     if execution is not None and not execution.is_default:   # operator fusion (its own pass)
         lowered = fuse(lowered, execution.fusion)
-    lowered = apply_sketch(lowered, net, upd, operand_bytes, accumulator_bytes)
+    lowered = apply_sketch(lowered, net, upd, operand_bytes, accumulator_bytes, execution)
     return apply_backward(lowered, net, upd, operand_bytes)

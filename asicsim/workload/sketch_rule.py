@@ -51,7 +51,12 @@ class SketchOp:
         return (self.x, self.dy, self.dt, self.xt)
 
 
-def apply_sketch(lowered: Lowered, net: Network, update: UpdateConfig, ob: int, ab: int) -> Lowered:
+# the update op's kind: "sgd" by default, the optimizer's name under an execution spec
+UPDATE_KINDS = ("sgd", "momentum", "nesterov", "adam", "adamw", "lamb", "lars")
+
+
+def apply_sketch(lowered: Lowered, net: Network, update: UpdateConfig, ob: int, ab: int,
+                 execution=None) -> Lowered:
     """Replace each weighted layer's weight-gradient GEMM and update by the sketch rule."""
     if update.rule != "sketch":
         return lowered
@@ -80,7 +85,7 @@ def apply_sketch(lowered: Lowered, net: Network, update: UpdateConfig, ob: int, 
             dy = Tensor(f"{l.name}.grad", lowered.batch * l.out_shape.numel, ob)
             out.append(SketchOp(l.name, "weight_gradient", m, n, k, pairs, g, x, dy, dt, xt, counts,
                                 update.projections))
-        elif op.phase == "update" and isinstance(op, VectorOp) and op.kind == "sgd":
+        elif op.phase == "update" and isinstance(op, VectorOp) and op.kind in UPDATE_KINDS:
             w = Tensor(f"{l.name}.W", m_total * n, ob, persistent=True)
             G = Tensor(f"{l.name}.G", m_total * n, ab, on_chip_candidate=True)
             dt_g = Tensor(dt.name, k * m, ab, on_chip_candidate=True)     # one group's slice
@@ -88,7 +93,7 @@ def apply_sketch(lowered: Lowered, net: Network, update: UpdateConfig, ob: int, 
             out.append(GemmOp(l.name, "update", m, k, n, dt_g, xt_g, Tensor(G.name, m * n, ab, on_chip_candidate=True),
                               g, fused_output=True))
             bias = m_total if getattr(l.spec, "bias", False) else 0
-            out.extend(update_ops(l.name, w, G, update, bias, ob, ab))
+            out.extend(update_ops(l.name, w, G, update, bias, ob, ab, execution))
         else:
             out.append(op)
     return Lowered(lowered.network, lowered.batch, tuple(out))
