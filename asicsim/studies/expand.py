@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from asicsim.config.hardware import SramConfig, hardware_from_dict, load_hardware_dict
+from asicsim.config.execution import as_execution
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError, pydantic_to_input_error
 from asicsim.presets import STUDIES_DIR, load_yaml, resolve_preset
@@ -32,6 +33,7 @@ from asicsim.studies.spec import (
     Study,
     StudyFile,
 )
+from asicsim.studies.execution_axes import check_execution_leaf, resolve_execution
 from asicsim.studies.system_axes import check_system_leaf, resolve_system
 from asicsim.workload.lowering import PHASES
 from asicsim.workload.network import network_description
@@ -106,6 +108,8 @@ def _check_leaf(path: str, file: str, where: str, sram_names: set[str] | None) -
         return
     if root == "system":
         return check_system_leaf(parts, bad)
+    if root == "execution":
+        return check_execution_leaf(parts, bad)
     if root == "update":
         fields = UpdateConfig.model_fields
         if len(parts) != 2 or parts[1] not in fields:
@@ -246,7 +250,7 @@ def resolve_point(sf: StudyFile, over: dict, origin: dict, file: str, study_dir:
                 set_path(hw_dict, leaf, v)
         elif root == "update":
             upd_dict[leaf.split(".", 1)[1]] = v
-        elif root == "system":
+        elif root in ("system", "execution"):
             continue
         elif root in run:
             run[root] = v
@@ -283,13 +287,17 @@ def resolve_point(sf: StudyFile, over: dict, origin: dict, file: str, study_dir:
     sys_kw = resolve_system(b.system, over, origin, study_dir, upd.rule, fail, _resolve_ref)
     if sys_kw:
         resolved["system"] = sys_kw["system_json"]
+    ex = resolve_execution(b.execution, over, study_dir, fail, _resolve_ref)
+    if ex is not None:                 # the default execution leaves the hash as it was
+        resolved["execution"] = ex
     kwargs = dict(hardware=hw_dict, hardware_file=hw_file, accelerator_name=hw.name, network=net_file,
                   network_name=str(net_raw.get("name", Path(net_file).stem)), batch=batch,
                   update=upd.model_dump(mode="json"), phases=tuple(phases), ideal_memory=run["ideal_memory"],
-                  system=sys_kw.get("system"), system_file=sys_kw.get("system_file", ""))
+                  system=sys_kw.get("system"), system_file=sys_kw.get("system_file", ""), execution=ex)
     values = {"accelerator": acc_ref, "network": net_ref, "batch": batch, "phases": phases,
               "ideal_memory": run["ideal_memory"], "update": resolved["update"],
-              **{k: v for k, v in hw.model_dump(mode="json").items()}, "system": sys_kw.get("system_json")}
+              **{k: v for k, v in hw.model_dump(mode="json").items()}, "system": sys_kw.get("system_json"),
+              "execution": ex if ex is not None else as_execution(None).model_dump(mode="json")}
     return resolved, kwargs, values
 
 

@@ -38,6 +38,13 @@ def result_row(result) -> dict:
         row["utilization"] = row["macs"] / (cyc * peak)
     if row.get("stall_cycles") is not None and cyc:
         row["stall_share"] = row["stall_cycles"] / cyc
+    fp = s.get("footprint")
+    if fp:                               # execution runs and accelerators with a DRAM capacity
+        for k in ("peak_bytes", "weights_bytes", "optimizer_state_bytes", "stash_bytes", "workspace_bytes"):
+            row[f"footprint_{k}"] = fp[k]
+    if "fits" in s:
+        row["fits"] = s["fits"]
+        row["dram_capacity_bytes"] = s["dram_capacity_bytes"]
     row["peak_macs_per_cycle"] = peak
     row["dram_bytes_per_cycle"] = s.get("dram_bytes_per_cycle")
     row["clock_ghz"] = s.get("clock_ghz")

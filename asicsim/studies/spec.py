@@ -66,7 +66,7 @@ HW_SECTIONS: dict[str, type[BaseModel]] = {
     "array": ArrayConfig, "vector": VectorConfig, "dram": DramConfig, "crossbar": CrossbarConfig,
 }
 HW_ROOTS = ("name", "description", "array", "vector", "sram", "dram", "crossbar")
-RUN_ROOTS = ("accelerator", "network", "batch", "update", "phases", "ideal_memory", "system")
+RUN_ROOTS = ("accelerator", "network", "batch", "update", "phases", "ideal_memory", "system", "execution")
 ALLOWED_ROOTS = ", ".join(RUN_ROOTS + HW_ROOTS)
 
 DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int_uniform", "int_log_uniform", "pow2")
@@ -84,6 +84,7 @@ class BaseSpec(_Strict):
     phases: list[str] | None = None
     ideal_memory: bool = False
     system: str | None = None      # a multi-chip system (preset or file): data-parallel points
+    execution: str | dict[str, Any] | None = None   # an execution preset, file, or mapping of its fields
 
 
 class RandomSpec(_Strict):
@@ -124,6 +125,7 @@ class Point:
     ideal_memory: bool
     system: dict | None = None     # the system's raw mapping with overrides (None: one chip)
     system_file: str = ""
+    execution: dict | None = None  # the execution's fields (None: the default, scalesim)
 
 
 @dataclass

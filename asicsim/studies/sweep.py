@@ -107,8 +107,9 @@ def run_point(p: Point, simulate: Callable | None = None) -> dict:
         else:
             sim = simulate or _default_simulate()
             hw = hardware_from_dict(p.hardware, p.hardware_file)
+            ex_kw = {"execution": p.execution} if p.execution is not None else {}
             res = sim(hw, _network(p.network), p.batch, UpdateConfig(**p.update), phases=p.phases,
-                      ideal_memory=p.ideal_memory)
+                      ideal_memory=p.ideal_memory, **ex_kw)
             row.update(result_row(res))
         if row.get("energy_pj") is not None and row.get("total_cycles") is not None:
             row["energy_per_sample_pj"] = row["energy_pj"] / p.batch
