@@ -96,3 +96,26 @@ def test_recompute_of_an_unknown_layer_exits_2(tmp_path, capsys):
     assert main(["run", "--network", "lenet5", "--execution", str(f), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "conv9" in err and "recompute.layers" in err and "conv1" in err
+
+
+def test_execution_axes_in_a_study(tmp_path):
+    from asicsim.studies.expand import load_study
+    from asicsim.studies.sweep import run_sweep
+    f = tmp_path / "s.yaml"
+    f.write_text("name: ex\nbase: {network: lenet5, batch: 8, execution: realistic}\n"
+                 "grid:\n  execution.optimizer.kind: [sgd, adamw]\n  execution.recompute.policy: [none, every]\n"
+                 "  dram.capacity_gib: [0.0005, 1]\n"
+                 "points: [{execution.memory.on_overflow: report}]\n")
+    study = load_study(f)
+    assert len(study.points) == 8 and len({p.key for p in study.points}) == 8
+    t = run_sweep(study, tmp_path / "o", workers=0, progress=False).table
+    assert t["error"].isna().all() and set(t["fits"]) == {True, False}
+    adam = t[t["execution.optimizer.kind"] == "adamw"]["footprint_optimizer_state_bytes"]
+    sgd = t[t["execution.optimizer.kind"] == "sgd"]["footprint_optimizer_state_bytes"]
+    assert (adam.to_numpy() - sgd.to_numpy() == 61_706 * 8).all()      # AdamW's two fp32 moments
+    # the default execution keeps a point's hash as it was before executions existed
+    g = tmp_path / "d.yaml"
+    g.write_text("name: d\nbase: {network: lenet5, batch: 8}\n")
+    h = tmp_path / "e.yaml"
+    h.write_text("name: d\nbase: {network: lenet5, batch: 8, execution: scalesim}\n")
+    assert load_study(g).points[0].key == load_study(h).points[0].key

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from asicsim.report import plots, plots_sweep
+from asicsim.report.footprint import footprint_section
 from asicsim.report.doc import Doc, fmt_num, pct, read_json, scaled, txt
 
 # --------------------------------------------------------------------------- sweep
@@ -154,6 +155,7 @@ def sweep_report(d: Path, fig_dir: Path) -> Doc:
                     stem = plots_sweep.heatmap(ok, xa, ya, metric, fig_dir, f"heatmap_{i}_{metric}", lab, units, facet)
                     doc.fig(stem, f"{lab}: minimum over the other axes for each ({ya}, {xa}) cell"
                                   + (f", one panel per {facet}" if facet else ""))
+    footprint_section(doc, ok, (meta.get("report") or {}).get("color"), fig_dir)
     if err.any():
         doc.h("Failed points")
         ft = df[err][["point"] + plot_axes + ["error"]].head(50).copy()

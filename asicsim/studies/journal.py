@@ -150,6 +150,10 @@ class JournalLock:
 
     def __exit__(self, *exc):
         if self.fd is not None:
+            try:
+                (self.path.parent / HOLDER).unlink()
+            except OSError:
+                pass
             os.close(self.fd)  # closing releases the flock
             self.fd = None
 
