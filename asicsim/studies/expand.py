@@ -357,7 +357,8 @@ def study_from_dict(data: Any, file: str | Path = "<study>") -> Study:
         points.append(Point(index=len(points), key=key, axes=axes, **kwargs))
     return Study(name=sf.name, description=sf.description, file=file, axes=order, points=points,
                  duplicates=dup, report=sf.report.model_dump(mode="json"),
-                 spec=sf.model_dump(mode="json", exclude={"base": {"system"}} if sf.base.system is None else None))
+                 spec=sf.model_dump(mode="json", exclude={"base": {k for k in ("system", "execution")
+                                                                   if getattr(sf.base, k) is None}} or None))
 
 
 def load_study(name_or_path: str | Path) -> Study:
