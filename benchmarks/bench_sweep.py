@@ -34,8 +34,8 @@ from asicsim.studies.sweep import run_sweep  # noqa: E402
 from destination import RECORD_HELP, results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
 
 
-def bench_study(n: int, seed: int = 2024) -> dict:
-    return {
+def bench_study(n: int, seed: int = 2024, execution: str | None = None) -> dict:
+    study = {
         "name": f"bench_resnet18_{n}",
         "description": f"{n} random ResNet-18 training-step points on edge-class designs",
         "base": {"accelerator": "edge", "network": "resnet18", "batch": 32},
@@ -47,6 +47,9 @@ def bench_study(n: int, seed: int = 2024) -> dict:
             "update": [{"rule": "full"}, {"rule": "sbpca", "rank": 4}, {"rule": "sbpca", "rank": 16}],
         }},
     }
+    if execution:
+        study["base"]["execution"] = execution
+    return study
 
 
 def load() -> str:
@@ -56,8 +59,8 @@ def load() -> str:
         return "n/a"
 
 
-def run(n: int, workers: int, seed: int) -> dict:
-    study = study_from_dict(bench_study(n, seed), "<bench>")
+def run(n: int, workers: int, seed: int, execution: str | None = None) -> dict:
+    study = study_from_dict(bench_study(n, seed, execution), "<bench>")
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as d:
         load0 = load()
         t0 = time.perf_counter()
@@ -101,6 +104,7 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=100)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--execution", default=None, help="base execution of every point (preset or file)")
     ap.add_argument("--write", action="store_true", help="write sweep.md (to out/benchmarks/, or with --record to benchmarks/results/)")
     ap.add_argument("--record", action="store_true", help=RECORD_HELP)
     ap.add_argument("--memo", type=int, default=0, metavar="N",
@@ -115,7 +119,7 @@ def main(argv=None) -> int:
         print(memo_line, flush=True)
     rows = []
     for w in args.workers:
-        r = run(args.points, w, args.seed)
+        r = run(args.points, w, args.seed, args.execution)
         rows.append(r)
         print(f"{r['points']} points, {w} worker(s): {r['wall_s']:.1f} s wall, {r['points_per_min']:.1f} points/min, "
               f"{r['s_per_point']:.2f} s/point elapsed, {r['cpu_per_point']:.2f} s/point CPU, busy {r['busy']:.0%}, "
@@ -139,7 +143,8 @@ def main(argv=None) -> int:
         head = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {platform.node() or 'this machine'}: "
                 f"{os.cpu_count()} cores, Python {platform.python_version()}.\n")
         with out.open("a") as f:
-            f.write(f"\n### `bench_sweep.py --points {args.points} --workers {' '.join(map(str, args.workers))}`\n\n"
+            ex = f" --execution {args.execution}" if args.execution else ""
+            f.write(f"\n### `bench_sweep.py --points {args.points} --workers {' '.join(map(str, args.workers))}{ex}`\n\n"
                     + head + "\n" + table + "\n" + ("\n" + memo_line if memo_line else ""))
         print(f"appended to {out}")
     return 0
