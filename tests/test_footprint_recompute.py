@@ -30,6 +30,19 @@ def test_three_layer_net_peak_by_hand():
     assert (fp.peak_layer, fp.peak_phase) == ("fc1", "weight_gradient")
 
 
+def test_lenet5_peak_by_hand():
+    """LeNet-5, batch 2, 2-byte operands, 4-byte weight gradients, default execution. Weights:
+    61,706 parameters × 2 B = 123,412 B. The peak is fc1's weight-gradient GEMM; live then:
+    stashed activations x 2·1·28·28·2 = 3,136, relu1 out 2·6·28·28·2 = 18,816, pool1 out
+    2·6·14·14·2 = 4,704, relu2 out 2·16·10·10·2 = 6,400, pool2 out (= flatten's view) 2·400·2 = 1,600
+    → 34,656 B; workspace: fc1's δ 2·120·2 = 480, fc1's G 120·400·4 = 192,000, the δ going back to
+    pool2 2·400·2 = 1,600 → 194,080 B. 123,412 + 34,656 + 194,080 = 352,148 B."""
+    net = load_network("lenet5")
+    fp = step_footprint(lower_training_step(net, 2, 2, 4), net)
+    assert (fp.weights_bytes, fp.stash_bytes, fp.workspace_bytes) == (123_412, 34_656, 194_080)
+    assert fp.peak_bytes == 352_148 and (fp.peak_layer, fp.peak_phase) == ("fc1", "weight_gradient")
+
+
 def test_lenet5_weights_and_adam_state_by_hand():
     """LeNet-5 has 61,706 parameters (conv1 156, conv2 2,416, fc1 48,120, fc2 10,164, fc3 850):
     bf16 working weights 123,412 B; AdamW with fp32 master and state adds 3 × 4 B per parameter."""

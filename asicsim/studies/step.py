@@ -49,7 +49,7 @@ def widths(hw: HardwareConfig, ex: ExecutionConfig) -> tuple[int, int]:
     return ob, ab
 
 
-def memory_check(lowered: Lowered, hw: HardwareConfig, ex: ExecutionConfig) -> dict:
+def memory_check(lowered: Lowered, hw: HardwareConfig, ex: ExecutionConfig, net: Network | None = None) -> dict:
     """The step's peak DRAM footprint against ``dram.capacity_gib`` (`asicsim.workload.footprint`).
 
     A step that does not fit is an `InputError` (exit 2) under ``memory.on_overflow: error``, or
@@ -60,7 +60,7 @@ def memory_check(lowered: Lowered, hw: HardwareConfig, ex: ExecutionConfig) -> d
     if ex.is_default and cap_gib is None:
         return {}
     from asicsim.workload.footprint import step_footprint
-    fp = step_footprint(lowered)
+    fp = step_footprint(lowered, net)
     out = {"footprint": fp.as_dict()}
     if cap_gib is not None:
         cap = int(cap_gib * 2 ** 30)
@@ -99,7 +99,7 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
     ex = as_execution(execution)
     ob, ab = widths(hw, ex)
     lowered = lower_training_step(net, batch, ob, ab, update, phases, ex)
-    memory = memory_check(lowered, hw, ex)     # before the simulation: a step that cannot fit fails fast
+    memory = memory_check(lowered, hw, ex, net)     # before the simulation: a step that cannot fit fails fast
     mapping = map_step(lowered, hw, ideal=ideal_memory, folds=(ex.folds.overlap, ex.folds.weight_preload))
     if ex.fusion.forward_epilogues:
         mapping = hide_epilogues(lowered, mapping)

@@ -56,9 +56,34 @@ def _reads_writes(op) -> tuple[tuple, tuple]:
     return ts, ()      # other ops (SBPCA, crossbar, rule modules): their tensors count as read (live at the op)
 
 
-def step_footprint(lowered: Lowered) -> Footprint:
-    """The peak footprint of ``lowered`` (see the module docstring)."""
+def view_aliases(lowered: Lowered, net) -> dict[str, str]:
+    """Names that are views of another tensor: a layer with no ops of its own and one input (a
+    flatten, an identity) outputs its input's data (``<layer>.out`` is ``<input>.out``) and passes
+    the error back unchanged (``<input>.grad`` is ``<layer>.grad``)."""
+    if net is None:
+        return {}
+    busy = {op.layer for op in lowered.ops}
+    alias: dict[str, str] = {}
+    for l in net.layers:
+        if l.name not in busy and len(l.inputs) == 1:
+            alias[f"{l.name}.out"] = f"{l.inputs[0]}.out"
+            alias[f"{l.inputs[0]}.grad"] = f"{l.name}.grad"
+
+    def root(name: str) -> str:
+        seen = set()
+        while name in alias and name not in seen:
+            seen.add(name)
+            name = alias[name]
+        return name
+    return {k: root(k) for k in alias}
+
+
+def step_footprint(lowered: Lowered, net=None) -> Footprint:
+    """The peak footprint of ``lowered`` (see the module docstring); ``net`` resolves view layers
+    (`view_aliases`), so a flatten's output is its input's bytes, counted once."""
     ops = lowered.ops
+    alias = view_aliases(lowered, net)
+    canon = lambda t: alias.get(t.name, t.name)   # noqa: E731
     persistent: dict[str, int] = {}
     weights: set[str] = set()
     # a name persistent anywhere is persistent everywhere (a bias is read in forward as a plain
@@ -77,9 +102,10 @@ def step_footprint(lowered: Lowered) -> Footprint:
         for t in reads:
             if t.name in keep:
                 continue
-            key = current.get(t.name)
+            name = canon(t)
+            key = current.get(name)
             if key is None:                      # read before any write: resident from the start
-                key = current[t.name] = (t.name, -1)
+                key = current[name] = (name, -1)
                 values[key] = [0, i, t.bytes, True]   # the input batch: an activation
             v = values[key]
             v[1] = i
@@ -87,7 +113,8 @@ def step_footprint(lowered: Lowered) -> Footprint:
         for t in writes:
             if t.name in keep:
                 continue
-            key = current[t.name] = (t.name, i)
+            name = canon(t)
+            key = current[name] = (name, i)
             values[key] = [i, i, t.bytes, op.phase in ("forward", "recompute")]
     n = len(ops)
     delta = [0] * (n + 1)
