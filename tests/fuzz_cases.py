@@ -248,14 +248,16 @@ def run_case(kind: Kind, i: int, work: Path, main: Callable[[list[str]], int], c
 
 
 def run_process(argv: list[str], cwd: Path) -> tuple[int, str, float, float]:
-    """(exit code, stderr, wall seconds, peak RSS MiB) of ``asicsim argv`` in a fresh process."""
+    """(exit code, stderr, wall seconds, peak RSS MiB) of ``asicsim argv`` in a fresh process; the
+    peak is the process's own high-water mark (`tests/rss_probe.py`)."""
+    rss_file = Path(cwd) / ".rss_kib"
+    env = dict(os.environ, ASICSIM_RSS_FILE=str(rss_file))
     t0 = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-m", "asicsim", *argv], cwd=cwd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    err = p.stderr.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, err, time.perf_counter() - t0, usage.ru_maxrss / 1024
+    p = subprocess.run([sys.executable, str(Path(__file__).with_name("rss_probe.py")), *argv], cwd=cwd, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t0
+    rss_mib = int(rss_file.read_text() or 0) / 1024 if rss_file.exists() else float("nan")
+    return p.returncode, p.stderr.decode("utf-8", "replace"), wall, rss_mib
 
 
 HOSTILE = {
