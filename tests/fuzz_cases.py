@@ -108,6 +108,8 @@ def kinds(work: Path) -> dict[str, Kind]:
                       lambda f, w: ["sweep", str(f), "--dry-run"]),
         "energy_table": Kind("energy_table", (MODELS / "energy_tables/zigzag_tpu_like_ert.yaml").read_bytes(),
                              "ert.yaml", lambda f, w: _ert_argv(f, w, net, run, out)),
+        "execution": Kind("execution", (MODELS / "executions/realistic.yaml").read_bytes(), "exec.yaml",
+                          lambda f, w: run + ["--execution", str(f), "--network", str(net)] + out(w)),
         "scalesim_csv": Kind("scalesim_csv", topo_seed.encode(), "topo.csv",
                              lambda f, w: ["run", "--scalesim-config", str(cfg), "--topology", str(f)] + out(w),
                              structured=False),

@@ -21,7 +21,8 @@ import fuzz_cases  # noqa: E402
 from asicsim.cli.main import main  # noqa: E402
 
 CASES_PER_KIND = 200
-KINDS = ("accelerator", "network", "system", "study", "energy_table", "scalesim_csv", "scalesim_cfg", "idx")
+KINDS = ("accelerator", "network", "system", "study", "energy_table", "execution", "scalesim_csv", "scalesim_cfg",
+         "idx")
 NAMED_IN_MESSAGE = {"idx": "/idx"}   # the mutated file's name in the error line (IDX: the file or its folder)
 
 

@@ -114,6 +114,15 @@ def run_report(d: Path, fig_dir: Path) -> Doc:
         doc.p(f"Stashed for the backward pass: {fmt_num(sum(stash.values()) / 1e6)} MB of activations over "
               f"{len(stash)} layers (largest: " + ", ".join(f"{k} {fmt_num(v / 1e6)} MB" for k, v in top)
               + "; per layer in `summary.json` `stash_bytes`).")
+    fp = s.get("footprint")
+    if fp:
+        cap = s.get("dram_capacity_bytes")
+        fit = (f" of the accelerator's {fmt_num(cap / 2 ** 30)} GiB: **{'fits' if s.get('fits') else 'does not fit'}**"
+               if cap else "")
+        doc.p(f"Peak DRAM footprint {fmt_num(fp['peak_bytes'] / 2 ** 30)} GiB{fit} (at {fp['peak_layer']}, "
+              f"{fp['peak_phase']}): weights {fmt_num(fp['weights_bytes'] / 2 ** 20)} MiB, master copies and "
+              f"optimizer state {fmt_num(fp['optimizer_state_bytes'] / 2 ** 20)} MiB, stashed activations "
+              f"{fmt_num(fp['stash_bytes'] / 2 ** 20)} MiB, workspace {fmt_num(fp['workspace_bytes'] / 2 ** 20)} MiB.")
     t = run_totals(layers)
     cyc = s.get("total_cycles", t["total_cycles"])
     en = s.get("energy_pj", t["energy_pj"])
