@@ -40,7 +40,7 @@ DELETE = object()
 HW_CASES = [  # (dotted path, bad value, words the message must contain)
     ("array.rows", 0, ["array.rows", "greater than 0"]),
     ("array.rows", "many", ["array.rows"]),
-    ("array.dataflow", "rs", ["array.dataflow", "rs"]),
+    ("array.dataflow", "xs", ["array.dataflow", "xs"]),
     ("array.clock_ghz", -1, ["array.clock_ghz"]),
     ("array.bogus", 3, ["array.bogus", "Extra inputs"]),
     ("sram.global.capacity_kib", -5, ["sram.global.capacity_kib"]),

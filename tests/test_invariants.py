@@ -47,7 +47,7 @@ def hw_dict(rows=8, cols=8, dataflow="ws", sram_kib=64.0, bw=8.0, latency=20.0, 
 NETS = {"tiny_resnet": build_network(TINY_RESNET), "lenet5": load_network("lenet5")}
 configs = st.fixed_dictionaries({
     "rows": st.sampled_from([4, 8, 16, 32]), "cols": st.sampled_from([4, 8, 16, 32]),
-    "dataflow": st.sampled_from(["ws", "os", "is"]), "sram_kib": st.sampled_from([16.0, 32.0, 64.0, 256.0, 2048.0]),
+    "dataflow": st.sampled_from(["ws", "os", "is", "rs"]), "sram_kib": st.sampled_from([16.0, 32.0, 64.0, 256.0, 2048.0]),
     "bw": st.sampled_from([1.0, 4.0, 16.0, 64.0]), "split": st.booleans(),
 })
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -102,7 +102,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ideal-memory", action="store_true",
                    help="unbounded SRAM, infinitely fast DRAM: array cycles only (SCALE-Sim compute count)")
     p.add_argument("--scalesim-config", metavar="CFG", help="SCALE-Sim .cfg (array, dataflow, SRAM sizes)")
-    p.add_argument("--dataflow", choices=["ws", "os", "is"], help="override the accelerator's dataflow")
+    p.add_argument("--dataflow", choices=["ws", "os", "is", "rs"], help="override the accelerator's dataflow")
     p.add_argument("--topology", metavar="CSV", help="SCALE-Sim topology CSV instead of --network")
     p.add_argument("--gemm", action="store_true", help="--topology is in SCALE-Sim's GEMM (M,N,K) format")
     p.add_argument("--out", help="output folder [out/<network>_<accelerator>_b<batch>]")

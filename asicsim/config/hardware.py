@@ -32,7 +32,7 @@ from asicsim.inputs import Strict
 from asicsim.errors import InputError, validated
 from asicsim.presets import ACCELERATORS_DIR, load_yaml, resolve_preset
 
-Dataflow = Literal["ws", "os", "is"]
+Dataflow = Literal["ws", "os", "is", "rs"]
 Operand = Literal["ifmap", "filter", "ofmap"]
 
 
@@ -74,8 +74,16 @@ class _Strict(Strict):
     """Schema base: see `asicsim.inputs.Strict` (unknown keys refused, frozen, finite numbers)."""
 
 
+class RegisterFileConfig(_Strict):
+    """Per-PE register files of a row-stationary array (words). Defaults: Eyeriss v1's scratch
+    pads (Chen et al., JSSC 2017, Sec. IV-B: filter 224, ifmap 12, psum 24 16-bit words)."""
+    filter_words: int = Field(224, gt=0, le=1 << 20)
+    ifmap_words: int = Field(12, gt=0, le=1 << 20)
+    psum_words: int = Field(24, gt=0, le=1 << 20)
+
+
 class ArrayConfig(_Strict):
-    """Systolic MAC array."""
+    """MAC array: a systolic array (ws/os/is) or a row-stationary PE array (rs)."""
     rows: int = Field(gt=0, le=4096)
     cols: int = Field(gt=0, le=4096)
     dataflow: Dataflow = "ws"
@@ -85,9 +93,20 @@ class ArrayConfig(_Strict):
     mac_pj: float | None = Field(None, ge=0)          # default: default_mac_pj() [H14]
     register_pj_per_mac: float | None = Field(None, ge=0)  # operand/psum register traffic per MAC
     leakage_mw: float = Field(0.0, ge=0)
+    register_file: RegisterFileConfig | None = None   # rs only; default RegisterFileConfig()
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # left out when unset, so a config's dump (and the sweep hash made from it) is unchanged
+        d = handler(self)
+        if isinstance(d, dict) and self.register_file is None:
+            d.pop("register_file", None)
+        return d
 
     @model_validator(mode="after")
     def _defaults(self):
+        if self.register_file is not None and self.dataflow != "rs":
+            raise ValueError("'register_file' is for the row-stationary dataflow (dataflow: rs)")
         if self.mac_pj is None:
             object.__setattr__(self, "mac_pj", default_mac_pj(self.operand_bits, self.accumulator_bits))
         if self.register_pj_per_mac is None:

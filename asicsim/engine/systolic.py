@@ -37,6 +37,11 @@ FOLD_AXES = {
     "os": FoldAxes("m", "n", "k"),
     "ws": FoldAxes("k", "n", "m"),
     "is": FoldAxes("k", "m", "n"),
+    # row-stationary on a GEMM with no convolution window (fully connected, backward and update
+    # GEMMs) is a 1×1 filter: input channels down the rows (psums add vertically), output rows
+    # across the columns, filters streamed: the `is` fold. Convolutions use
+    # `asicsim.engine.row_stationary`.
+    "rs": FoldAxes("k", "m", "n"),
 }
 
 

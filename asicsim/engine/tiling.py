@@ -15,6 +15,7 @@ import numpy as np
 
 from asicsim.config.hardware import HardwareConfig
 from asicsim.engine.mapped import MappedOp, SramSpace, Step
+from asicsim.engine.row_stationary import RfWords, rs_glb_words, rs_tile_cycles, tile_dims
 from asicsim.engine.systolic import (
     FOLD_AXES,
     ceil_div,
@@ -60,14 +61,22 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     units = {d: 1 for d in "mkn"}
     units[ax.rows_dim] = R
     units[ax.cols_dim] = C
+    cs = op.conv if df == "rs" else None
+    if cs is not None:          # row stationary: tiles of whole output rows and whole channels
+        units = {"m": cs.f, "k": cs.r * cs.s, "n": 1}
+        restrict_stream = False
     if space.ideal:
         grids = {d: np.array([dims[d]]) for d in "mkn"}
     else:
         grids = {d: _candidates(dims[d], units[d]) for d in "mkn"}
+        if cs is not None:      # strips of an image's rows, or whole images
+            img = cs.e * cs.f
+            g = grids["m"]
+            grids["m"] = np.union1d(g[g < img], _candidates(dims["m"], min(img, dims["m"])))
         # a chunked stream pays fill/drain per fold per chunk: keep chunks ≥ STREAM_MIN_FACTOR× that
         # overhead, unless nothing else fits (then any chunk; see the module docstring)
         s = ax.stream_dim
-        if restrict_stream:
+        if restrict_stream and cs is None:
             grids[s] = grids[s][grids[s] >= min(dims[s], STREAM_MIN_FACTOR * fill_drain_cycles(df, R, C))]
     Tm, Tk, Tn = np.meshgrid(grids["m"], grids["k"], grids["n"], indexing="ij")
     T = {"m": Tm.ravel(), "k": Tk.ravel(), "n": Tn.ravel()}
@@ -81,6 +90,8 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
         per_tile_ovh = ovh if overlap else ovh - preload_hidden_cycles(df, R)
         compute = fold_total * dims[ax.stream_dim] + (steps * ovh if overlap else
                                                       fold_total * t[ax.stream_dim] * per_tile_ovh + steps * (ovh - per_tile_ovh))
+    if cs is not None:          # every tile as a full one: an upper bound, for ranking only
+        compute = steps * rs_tile_cycles(cs, *tile_dims(cs, T["m"], T["k"]), T["n"], R, C)
 
     A, B, Cc = op.a, op.b, op.c
     a_res, b_res = A.name in resident, B.name in resident
@@ -222,10 +233,18 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
                                      sz["m"] * sz["n"] * ab), 0)
     nf = ceil_div(sz[ax.rows_dim], R) * ceil_div(sz[ax.cols_dim], C)
     overlap, preload = getattr(space, "folds", (False, False))
-    fold_cyc = nf * (sz[ax.stream_dim] + ovh) if not (overlap or preload) else \
-        tile_fold_cycles(df, nf, sz[ax.stream_dim], R, C, overlap, preload)
-    ifm, flt = sram_reads_words(df, sz["m"], sz["k"], sz["n"], R, C)
-    ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
+    cs = op.conv if df == "rs" else None
+    if cs is not None:          # row stationary (asicsim.engine.row_stationary)
+        images, e, chans = tile_dims(cs, sz["m"], sz["k"])
+        fold_cyc = rs_tile_cycles(cs, images, e, chans, sz["n"], R, C)
+        rf = hw.array.register_file
+        ifm, flt, ow, orr = rs_glb_words(cs, images, e, chans, sz["n"], R, C, RfWords(
+            rf.filter_words, rf.ifmap_words, rf.psum_words) if rf is not None else RfWords())
+    else:
+        fold_cyc = nf * (sz[ax.stream_dim] + ovh) if not (overlap or preload) else \
+            tile_fold_cycles(df, nf, sz[ax.stream_dim], R, C, overlap, preload)
+        ifm, flt = sram_reads_words(df, sz["m"], sz["k"], sz["n"], R, C)
+        ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
     # the SRAM ports carry the array's operand stream and the DMA's fills and drains (those of the
     # neighbouring steps overlap this one; in a run of equal steps they are this step's own)
     port_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab + load + write
@@ -266,12 +285,13 @@ def map_gemm(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set) ->
                 else:
                     reps.append(s)
         steps = reps
-    # SCALE-Sim's "−1": the reported count is the index of the last cycle
+    # SCALE-Sim's "−1" (systolic dataflows only; the count is the index of the last cycle)
     last = steps[-1]
-    if last.count > 1:
+    minus = 0 if (op.conv is not None and hw.array.dataflow == "rs") else 1
+    if minus and last.count > 1:
         steps = steps[:-1] + [Step(last.count - 1, last.load_bytes, last.compute_cycles, last.write_bytes),
                               Step(1, last.load_bytes, last.compute_cycles - 1, last.write_bytes)]
-    else:
+    elif minus:
         steps = steps[:-1] + [Step(1, last.load_bytes, last.compute_cycles - 1, last.write_bytes)]
     sram_r = {b: v * g for b, v in tot["sram_r"].items()}
     sram_w = {b: v * g for b, v in tot["sram_w"].items()}
@@ -279,6 +299,6 @@ def map_gemm(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set) ->
     kept = (op.c.name,) if c_on_chip else ()
     return MappedOp(op.layer, op.phase, "array", "gemm", op.m, op.k, op.n, g, op.macs, 0,
                     f"Tm={tm} Tk={tk} Tn={tn} order={''.join(order)}{' G-on-chip' if c_on_chip else ''}",
-                    tuple(steps), tot["compute"] * g - 1, dram_r, dram_w, sram_r, sram_w, kept)
+                    tuple(steps), tot["compute"] * g - minus, dram_r, dram_w, sram_r, sram_w, kept)
 
 

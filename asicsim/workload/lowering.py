@@ -67,6 +67,17 @@ class Tensor:
 
 
 @dataclass(frozen=True)
+class ConvShape:
+    """The window of a convolution GEMM, per group: filter R×S, output E×F, stride U.
+    The GEMM's rows are images × E·F output positions, its K is channels × R·S."""
+    r: int
+    s: int
+    e: int
+    f: int
+    stride: int = 1
+
+
+@dataclass(frozen=True)
 class GemmOp:
     """C[M×N] (+)= A[M×K]·B[K×N] on the array, repeated ``groups`` times (per-group dims)."""
     layer: str
@@ -80,6 +91,7 @@ class GemmOp:
     groups: int = 1
     exact_macs: int | None = None   # when K was rounded up (strided backward_data), the true count
     fused_output: bool = False      # C tiles are consumed on chip by the next op (never hit DRAM)
+    conv: ConvShape | None = None   # the window of a forward convolution (the row-stationary mapping needs it)
 
     @property
     def macs(self) -> int:
@@ -158,6 +170,14 @@ class Lowered:
     ops: tuple[Op, ...]
 
 
+def conv_shape(l: Layer) -> ConvShape | None:
+    """The R×S window, E×F output and stride of a conv layer (None for linear layers)."""
+    if l.kind != "conv":
+        return None
+    r, s = _pair(l.spec.kernel)
+    return ConvShape(r, s, l.out_shape.h, l.out_shape.w, _pair(l.spec.stride)[0])
+
+
 def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: UpdateConfig,
                    ex=None) -> dict[str, list[Op]]:
     """GEMM and vector ops of one conv/linear layer, by phase (full-gradient rule)."""
@@ -187,7 +207,8 @@ def lower_weighted(l: Layer, batch: int, ob: int, ab: int, first: bool, upd: Upd
                                             per_group(dx), GemmOp)
         ops["forward"].append(fwd_t)
     else:
-        ops["forward"].append(GemmOp(l.name, "forward", BP, n, m, per_group(x), per_group(w), per_group(y), g))
+        ops["forward"].append(GemmOp(l.name, "forward", BP, n, m, per_group(x), per_group(w), per_group(y), g,
+                                     conv=conv_shape(l)))
     if has_bias:
         ops["forward"].append(VectorOp(l.name, "forward", y_elems, (y, Tensor(f"{l.name}.b", nb, ob)), (y,), "bias"))
     if not first:
