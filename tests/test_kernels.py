@@ -1,5 +1,5 @@
 """SBPCA / full-gradient kernels: numba vs numpy reference, convergence on a planted spectrum,
-the mean-loss scale of Ĝ, the DESIGN.md pitfalls, and exact op counts (by instrumentation)."""
+the mean-loss scale of Ĝ, the known pitfalls of the estimator, and exact op counts (by instrumentation)."""
 from __future__ import annotations
 
 import math
@@ -204,7 +204,7 @@ def test_counts_hand_example_and_design_formulas():
     assert c["state_numbers"] == 2 * (3 + 5 + 1)
     assert K.full_gradient_counts(3, 5, 10)["macs"] == 150
     assert K.full_gradient_counts(3, 5, 10)["state_numbers"] == 15
-    # DESIGN.md: projections ≈ 3·B·P·k·(m+n) — exact is within [2, 3]·B·P·k·(m+n)
+    # the cost model: projections ≈ 3·B·P·k·(m+n) — exact is within [2, 3]·B·P·k·(m+n)
     for m, n in ((64, 576), (4096, 9216), (576, 64)):
         c = K.sbpca_counts(m, n, 8, 32, 6400)
         assert 2 * 6400 * 8 * (m + n) <= c["proj_macs"] <= 3 * 6400 * 8 * (m + n)

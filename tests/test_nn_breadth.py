@@ -1,4 +1,4 @@
-"""Trainer breadth (issue 11): batch-norm, residual add (DAG models), grouped/depthwise conv, and
+"""Trainer breadth: batch-norm, residual add (DAG models), grouped/depthwise conv, and
 the backward rules dfa/bdfa/hybrid. Checks against finite differences and closed forms."""
 from __future__ import annotations
 

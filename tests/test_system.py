@@ -1,4 +1,4 @@
-"""Multi-chip data-parallel model (issue 10): collectives against closed forms, invariants, bad input."""
+"""Multi-chip data-parallel model: collectives against closed forms, invariants, bad input."""
 from __future__ import annotations
 
 import math
@@ -31,7 +31,7 @@ def _ring(n, b, a, links=1):
 @pytest.mark.parametrize("n,s,b,a", RING_CASES)
 def test_ring_all_reduce_matches_closed_form(n, s, b, a):
     sim_s = run_collective((_ring(n, b, a),), 1.0, "all_reduce", s) * 1e-9
-    truth = 2 * (n - 1) / n * s / (b * 1e9) + 2 * (n - 1) * a * 1e-9   # issue 10's form, written out
+    truth = 2 * (n - 1) / n * s / (b * 1e9) + 2 * (n - 1) * a * 1e-9   # the ring all-reduce closed form, written out
     assert sim_s == pytest.approx(truth, rel=0.01)
     assert truth == pytest.approx(cf.ring_all_reduce_s(n, s, b * 1e9, a * 1e-9), rel=1e-12)
 

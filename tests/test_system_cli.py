@@ -1,4 +1,4 @@
-"""Multi-chip CLI and study integration (issue 10): run/compare --system, sweep axes on the system."""
+"""Multi-chip CLI and study integration: run/compare --system, sweep axes on the system."""
 from __future__ import annotations
 
 import json

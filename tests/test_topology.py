@@ -78,7 +78,7 @@ def test_resnet50_matches_its_own_annotation() -> None:
 @pytest.mark.parametrize("run, rows, cols, dataflow", [("r18_scale32_os", 32, 32, "os"),
                                                        ("r18_google256_ws", 256, 256, "ws")])
 def test_mnk_reproduce_scalesim_cycles(run: str, rows: int, cols: int, dataflow: str) -> None:
-    """Our (M, N, K) through the fold formula in peer_data/README.md give SCALE-Sim's measured
+    """Our (M, N, K) through SCALE-Sim's fold formula (folds × (stream + fill/drain) − 1) give SCALE-Sim's measured
     stall-free cycles for every ResNet-18 layer, so the import hands SCALE-Sim's exact GEMMs on."""
     net = load_topology(SCALESIM / "topologies" / "conv_nets" / "Resnet18.csv")
     with open(PEER / "scalesim_runs" / run / "COMPUTE_REPORT.csv") as fh:

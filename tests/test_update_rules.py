@@ -1,4 +1,4 @@
-"""Full-gradient vs SBPCA on the datapath (issue 4): counts from the kernels, first-principles
+"""Full-gradient vs SBPCA on the datapath: counts from the kernels, first-principles
 expectations for DRAM traffic and array utilisation, rank sweeps."""
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "sweep": ("asicsim.cli.sweep", "run a design-space study in parallel, resumable"),
     "report": ("asicsim.cli.report", "turn a run/compare/sweep folder into report.md + index.html"),
     "inspect": ("asicsim.cli.inspect", "the layer table of a network (ONNX or YAML) as asicsim sees it"),
+    "validate": ("asicsim.cli.validate", "re-simulate published silicon measurements; write the validation record"),
 }
 
 

@@ -227,9 +227,6 @@ def execute(args) -> int:
     system = system_from_args(args)
     from asicsim.config.execution import load_execution
     execution = load_execution(args.execution)
-    if system is not None and not execution.is_default:
-        raise InputError("the execution spec applies to single-chip runs (the multi-chip step uses scalesim)",
-                         field="--execution", value=args.execution, allowed="scalesim with --system")
     if system is None and update.rule == "resist":
         raise InputError("the ResIST protocol is multi-chip", field="--update", value="resist",
                          allowed="--update resist with --system FILE|PRESET")
@@ -240,7 +237,8 @@ def execute(args) -> int:
         if system is not None:
             from asicsim.studies.multichip import check_phases, simulate_system
             check_phases(phases)
-            result = simulate_system(hw, net, batch, update, system, ideal_memory=args.ideal_memory)
+            result = simulate_system(hw, net, batch, update, system, ideal_memory=args.ideal_memory,
+                                     execution=execution)
         else:
             result = simulate(hw, net, batch, update, phases, ideal_memory=args.ideal_memory, timeline=True,
                               execution=execution)

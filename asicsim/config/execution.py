@@ -45,10 +45,11 @@ class FusionConfig(Strict):
     intermediates never reach DRAM unless stashed for backward). ``backward``: the ReLU mask and
     BN backward run on the neighbouring backward-data GEMM's tiles. ``bn_statistics``: how BN's
     training mean/variance are costed — ``extra_pass`` (a second read of the conv output) or
-    ``fused`` (a per-channel sum/sum-of-squares reduction in the conv GEMM's epilogue)."""
+    ``fused`` (a per-channel sum/sum-of-squares reduction in the conv GEMM's epilogue) or
+    ``frozen`` (running statistics, as in inference: a per-channel affine, fusable as an epilogue)."""
     forward_epilogues: bool = False
     backward: bool = False
-    bn_statistics: Literal["extra_pass", "fused"] = "extra_pass"
+    bn_statistics: Literal["extra_pass", "fused", "frozen"] = "extra_pass"
 
 
 class FoldsConfig(Strict):

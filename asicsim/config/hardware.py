@@ -82,6 +82,16 @@ class RegisterFileConfig(_Strict):
     psum_words: int = Field(24, gt=0, le=1 << 20)
 
 
+def rs_scratchpad_pj_per_mac(rf: "RegisterFileConfig", operand_bytes: int, accumulator_bytes: int) -> float:
+    """Scratch-pad energy of one row-stationary MAC (pJ): a PE reads a weight from its filter pad
+    and an activation from its ifmap pad, and reads and writes its psum pad, each pad a small SRAM
+    priced as a bank of its own size [CACTI-√] (pads below 1 KiB at the 1 KiB figure)."""
+    def pj(words: int, width: int) -> float:
+        return default_sram_pj_per_byte(words * width / 1024)
+    return (operand_bytes * (pj(rf.filter_words, operand_bytes) + pj(rf.ifmap_words, operand_bytes))
+            + 2 * accumulator_bytes * pj(rf.psum_words, accumulator_bytes))
+
+
 class ArrayConfig(_Strict):
     """MAC array: a systolic array (ws/os/is) or a row-stationary PE array (rs)."""
     rows: int = Field(gt=0, le=4096)
@@ -109,6 +119,9 @@ class ArrayConfig(_Strict):
             raise ValueError("'register_file' is for the row-stationary dataflow (dataflow: rs)")
         if self.mac_pj is None:
             object.__setattr__(self, "mac_pj", default_mac_pj(self.operand_bits, self.accumulator_bits))
+        if self.register_pj_per_mac is None and self.dataflow == "rs":
+            object.__setattr__(self, "register_pj_per_mac", rs_scratchpad_pj_per_mac(
+                self.register_file or RegisterFileConfig(), self.operand_bytes, self.accumulator_bytes))
         if self.register_pj_per_mac is None:
             # three register accesses per MAC (operand in, operand forward, psum) at ~ the cost of a
             # same-width add each [H14: a 16-bit register access is of the order of an 8/16-bit add]

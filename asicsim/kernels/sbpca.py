@@ -34,7 +34,7 @@ which has the scale of the mean-loss gradient G = Σ_j δ_j x_jᵀ. (the algorit
 linear-layer case, for a conv layer the factor must be the number of pairs B·P.)
 
 Orthonormalisation is modified Gram-Schmidt. Its R has a non-negative diagonal by construction,
-so the DESIGN "flip each column by sign(diag R)" of a Householder QR is implicit (no extra ops);
+so the usual "flip each column by sign(diag R)" of a Householder QR is implicit (no extra ops);
 for a full-rank input the Q is the same as numpy's `qr` followed by the sign fix (the numpy
 reference does exactly that).
 

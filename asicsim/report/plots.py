@@ -36,6 +36,16 @@ BYTE_UNITS = [(2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "K
 COUNT_UNITS = [(1e12, "×10¹²"), (1e9, "×10⁹"), (1e6, "×10⁶"), (1e3, "×10³"), (1, "")]
 
 
+def log_axes(ax, xlim, ylim, xlabel: str, ylabel: str) -> None:
+    """Log-log axes with the given limits and labels."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
 def scale_for(values, units) -> tuple[float, str]:
     """(divisor, unit name) that brings the largest |value| into [1, 1000)."""
     vals = np.abs(np.asarray(list(values), dtype=float))
@@ -228,12 +238,8 @@ def roofline(groups: dict[str, pd.DataFrame], peak_macs_per_cycle: float | None,
         if xt < ridge / 2:
             ax.text(xt * 1.3, xt * dram_bytes_per_cycle * 0.6, f"DRAM roof {dram_bytes_per_cycle:.3g} B/cycle",
                     fontsize=8, clip_on=True)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(ylo, yhi)
-    ax.set_xlabel("operational intensity (MACs per DRAM byte)")
-    ax.set_ylabel("achieved throughput (MACs per cycle)")
+    log_axes(ax, (lo, hi), (ylo, yhi), "operational intensity (MACs per DRAM byte)",
+             "achieved throughput (MACs per cycle)")
     note = f" ({inf_note} layer-phases with no DRAM traffic not shown)" if inf_note else ""
     ax.set_title((title or "roofline: layers × phases") + note, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")

@@ -45,10 +45,11 @@ def static_power_mw(hw: HardwareConfig) -> float:
             + hw.dram.background_mw * hw.dram.channels)
 
 
-def single_chip(hw, net, batch, update, ideal):
+def single_chip(hw, net, batch, update, ideal, execution=None):
     """`simulate_detail`, remembered in this process (`asicsim.engine.memo`, table ``step``): a
     sweep over chips, links or buckets re-uses the single-chip step of the same (accelerator,
     network, batch, rule) — a pure function of them."""
     key = (hw.model_dump_json(), net.name, net.path, repr([(l.spec, l.inputs) for l in net.layers]), batch,
-           update.model_dump_json(), ideal)
-    return memo.lookup("step", key, partial(simulate_detail, hw, net, batch, update, PHASES, ideal))
+           update.model_dump_json(), ideal, None if execution is None else execution.model_dump_json())
+    return memo.lookup("step", key, partial(simulate_detail, hw, net, batch, update, PHASES, ideal,
+                                            execution=execution))

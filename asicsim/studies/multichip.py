@@ -77,11 +77,15 @@ def _extra_compute(hw, net, batch, update, chips, ideal) -> pd.DataFrame | None:
 
 
 def simulate_system(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig, system: SystemConfig,
-                    ideal_memory: bool = False) -> SystemResult:
-    """One data-parallel step: ``batch`` samples per chip, ``system.chips`` chips."""
+                    ideal_memory: bool = False, execution=None) -> SystemResult:
+    """One data-parallel step: ``batch`` samples per chip, ``system.chips`` chips. ``execution``:
+    the execution spec of every chip's step (an `ExecutionConfig`; None = scalesim's convention)."""
     if update.rule == "resist":
+        if execution is not None and not execution.is_default:
+            raise InputError("the ResIST protocol runs with the scalesim execution spec", field="execution",
+                             value=execution.name, allowed="scalesim")
         return simulate_resist(hw, net, batch, update, system, ideal_memory)
-    step, lowered, ops = single_chip(hw, net, batch, update, ideal_memory)
+    step, lowered, ops = single_chip(hw, net, batch, update, ideal_memory, execution)
     ops = ops.assign(stage=[_stage(o) for o in lowered.ops])
     lv = levels(system)
     gb = grad_bytes(system, hw)

@@ -16,6 +16,9 @@ chain head instead (its input, the conv output, is stashed for BN backward anywa
 (a reduction pass, then the apply pass; the unfused convention); ``fused`` — the per-channel sum
 and sum of squares are reduced on the conv's output tiles as they leave the array (the GEMM
 epilogue), so BN reads its input once. The element ops are the same either way (4 per element).
+``frozen`` — inference, or fine-tuning with frozen BN: the running mean and variance are used,
+so BN is a per-channel affine that reads its input once and, with ``forward_epilogues``, runs on
+the producing conv's output tiles like a bias (deployed models fold it into the conv weights).
 
 Backward (``backward``): a ReLU's mask is applied on the output tiles of the backward-data GEMM
 that produces its δ (when that GEMM is δ's only producer and the ReLU its only reader): the GEMM
@@ -83,6 +86,11 @@ def backward_read_names(ops) -> set[str]:
 
 def fuse_forward(ops: list, bn_statistics: str, epilogues: bool) -> list:
     fwd = lambda o: o.phase == "forward"
+    frozen = bn_statistics == "frozen"
+    if frozen:     # running statistics: BN is a per-channel affine, one read of its input
+        ops = [dataclasses.replace(o, reads=o.reads[:1])
+               if fwd(o) and isinstance(o, VectorOp) and o.kind == "batchnorm" else o for o in ops]
+    kinds = EPILOGUE_KINDS + (("batchnorm",) if frozen else ())
     readers = _readers(ops, fwd)
     stashed = backward_read_names(ops)
     out = list(ops)
@@ -92,7 +100,8 @@ def fuse_forward(ops: list, bn_statistics: str, epilogues: bool) -> list:
         op = ops[i]
         if fwd(op) and isinstance(op, VectorOp) and op.kind == "bias" and i - 1 in gemm_made:
             gemm_made.add(i)          # the bias pass of an unfused GEMM: the same output tiles
-        head = fwd(op) and (isinstance(op, GemmOp) or (isinstance(op, VectorOp) and op.kind == "batchnorm"))
+        head = fwd(op) and (isinstance(op, GemmOp) or (isinstance(op, VectorOp) and op.kind == "batchnorm"
+                                                        and not frozen))
         if not head:
             i += 1
             continue
@@ -107,7 +116,7 @@ def fuse_forward(ops: list, bn_statistics: str, epilogues: bool) -> list:
             continue
         chain, p = [], i
         while (j := p + 1) < len(ops) and fwd(ops[j]) and isinstance(ops[j], VectorOp) \
-                and ops[j].kind in EPILOGUE_KINDS and _out(ops[p]) is not None \
+                and ops[j].kind in kinds and _out(ops[p]) is not None \
                 and _out(ops[p]) in {t.name for t in ops[j].reads} and readers.get(p) == [j] \
                 and len(ops[j].writes) == 1:
             chain.append(j)
@@ -170,7 +179,7 @@ def fuse_backward(ops: list) -> list:
 def fuse(lowered: Lowered, fusion) -> Lowered:
     """The lowered step with the fusions of ``fusion`` (`asicsim.config.execution.FusionConfig`)."""
     ops = list(lowered.ops)
-    if fusion.forward_epilogues or fusion.bn_statistics == "fused":
+    if fusion.forward_epilogues or fusion.bn_statistics != "extra_pass":
         ops = fuse_forward(ops, fusion.bn_statistics, fusion.forward_epilogues)
     if fusion.backward:
         ops = fuse_backward(ops)

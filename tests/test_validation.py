@@ -1,0 +1,123 @@
+"""`asicsim validate`: the measurements table, its re-simulation, and the errors it records.
+
+The recorded record (benchmarks/results/validation.csv, written by `asicsim validate`) is the
+baseline: a fast subset of rows is re-simulated here and must not drift from it, and no row's
+error may grow — so a model change that moves a validated number shows up in the suite."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from asicsim.cli.main import main
+from asicsim.config.execution import load_execution
+from asicsim.config.hardware import load_hardware
+from asicsim.config.update import UpdateConfig
+from asicsim.studies.multichip import simulate_system
+from asicsim.studies.step import simulate
+from asicsim.studies.validation import load_measurements, simulate_row
+from asicsim.system.config import load_system
+from asicsim.workload.network import build_network, load_network
+
+ROOT = Path(__file__).resolve().parents[1]
+CSV = ROOT / "benchmarks" / "validation" / "measurements.csv"
+RECORD = ROOT / "benchmarks" / "results" / "validation.csv"
+FAST = ("eyeriss_alexnet", "tpu_v3_mlperf_inf_resnet50_8cores", "tpu_v2_8_dawnbench_resnet50_tf111")
+
+
+def test_table_breadth_and_sources():
+    rows = load_measurements(CSV)
+    assert len(rows) >= 25
+    assert len({m.chip for m in rows}) >= 3
+    assert sum(m.phase == "training" for m in rows) >= 8
+    assert all(m.source and (m.url or "Table" in m.source) for m in rows)
+
+
+def test_fast_subset_matches_the_record():
+    rows = [m for m in load_measurements(CSV) if m.id.startswith(FAST)]
+    assert len(rows) >= 25
+    rec = pd.read_csv(RECORD).set_index("id")
+    for m in rows:
+        sim = simulate_row(m)
+        assert sim == pytest.approx(rec.loc[m.id, "simulated"], rel=1e-6), m.id
+        err = abs(sim - m.value) / m.value * 100
+        assert err <= abs(rec.loc[m.id, "error_pct"]) + 0.5, m.id
+
+
+def test_record_covers_every_row_and_flags_large_errors():
+    rows = load_measurements(CSV)
+    rec = pd.read_csv(RECORD).set_index("id")
+    assert set(rec.index) == {m.id for m in rows}
+    big = rec[rec["error_pct"].abs() > 15]
+    assert set(big["status"]) <= {"explained", "UNEXPLAINED"}
+    assert (rec.loc[rec["error_pct"].abs() <= 15, "status"] == "ok").all()
+
+
+def _write(tmp_path, text):
+    f = tmp_path / "m.csv"
+    f.write_text(text)
+    return f
+
+
+GOOD = ("id,chip,preset,network,scope,batch,phase,metric,value,unit,source\n"
+        "r1,eyeriss_v1,eyeriss_v1,alexnet_caffe,conv1,4,inference,active_pes,154,PEs,JSSC 2017 Table V\n")
+
+
+@pytest.mark.parametrize("edit,words", [
+    (lambda t: t.replace("eyeriss_v1,alexnet", "eyeriss_v9,alexnet"), ["m.csv:2", "'preset'", "eyeriss_v9"]),
+    (lambda t: t.replace(",154,", ",many,"), ["m.csv:2", "'value'", "many"]),
+    (lambda t: t.replace(",PEs,", ",ms,"), ["m.csv:2", "'unit'", "PEs"]),
+    (lambda t: t.replace("conv1,4", "conv9,4"), ["m.csv", "'scope'", "conv9"]),
+    (lambda t: t.replace("id,chip,", "ident,chip,"), ["m.csv", "missing columns"]),
+    (lambda t: t + "r1,eyeriss_v1,eyeriss_v1,alexnet_caffe,conv1,4,inference,active_pes,154,PEs,JSSC Table V\n",
+     ["m.csv:3", "'id'", "r1"]),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, edit, words):
+    f = _write(tmp_path, edit(GOOD))
+    rc = main(["validate", "--measurements", str(f), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+def test_validate_writes_record_and_figures(tmp_path, capsys):
+    f = _write(tmp_path, GOOD)
+    assert main(["validate", "--measurements", str(f), "--out", str(tmp_path / "o")]) == 0
+    out = tmp_path / "o"
+    assert (out / "figures" / "validation_scatter.png").stat().st_size > 0
+    assert (out / "figures" / "validation_errors.png").stat().st_size > 0
+    table = pd.read_csv(out / "validation.csv")
+    assert table.loc[0, "simulated"] == 154 and table.loc[0, "status"] == "ok"
+    assert "| r1 |" in (out / "validation.md").read_text()
+
+
+def test_frozen_batchnorm_is_an_epilogue():
+    """Inference BN (running statistics) is a per-channel affine on the conv's output tiles: the
+    conv → BN → ReLU chain moves the conv's input, weights and the ReLU output only."""
+    net = build_network({"name": "cbr", "input": {"channels": 4, "height": 8, "width": 8}, "layers": [
+        {"name": "c", "type": "conv", "out_channels": 8, "kernel": 3, "padding": 1, "bias": False},
+        {"name": "bn", "type": "batchnorm"}, {"name": "r", "type": "relu"},
+        {"name": "flat", "type": "flatten"}, {"name": "fc", "type": "linear", "out_features": 2},
+        {"name": "loss", "type": "softmax_ce"}]})
+    hw = load_hardware("edge")
+    ex = load_execution("inference")
+    res = simulate(hw, net, 2, UpdateConfig(), ("forward",), execution=ex)
+    t = res.layers.set_index("layer")
+    assert t.loc["bn", "dram_read_bytes"] == 0 and t.loc["bn", "dram_write_bytes"] == 0
+    assert t.loc["r", "dram_read_bytes"] == 0
+    stats = simulate(hw, net, 2, UpdateConfig(), ("forward",),
+                     execution=ex.model_copy(update={"fusion": ex.fusion.model_copy(update={"bn_statistics": "fused"})}))
+    assert stats.dram_bytes > res.dram_bytes
+
+
+def test_system_step_takes_the_execution_spec():
+    """One chip of a system with an execution spec is that chip's own step under the same spec."""
+    hw, net = load_hardware("edge"), load_network("lenet5")
+    ex = load_execution("realistic")
+    one = simulate_system(hw, net, 8, UpdateConfig(), load_system("ring8", chips=1), execution=ex)
+    alone = simulate(hw, net, 8, UpdateConfig(), execution=ex)
+    assert one.summary["system"]["step_cycles"] == pytest.approx(alone.total_cycles)
+    plain = simulate_system(hw, net, 8, UpdateConfig(), load_system("ring8", chips=1))
+    assert plain.summary["system"]["step_cycles"] != pytest.approx(alone.total_cycles)
