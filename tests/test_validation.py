@@ -121,3 +121,18 @@ def test_system_step_takes_the_execution_spec():
     assert one.summary["system"]["step_cycles"] == pytest.approx(alone.total_cycles)
     plain = simulate_system(hw, net, 8, UpdateConfig(), load_system("ring8", chips=1))
     assert plain.summary["system"]["step_cycles"] != pytest.approx(alone.total_cycles)
+
+
+def test_energy_metrics_agree_and_units_have_aliases():
+    """power × time = energy; per-image energy = energy / batch; TOPS = 2 · MACs / time; a
+    throughput printed in frames/s is accepted as img/s."""
+    base = dict(id="x", chip="eyeriss_v1", preset="eyeriss_v1", network="alexnet_caffe", scope="conv",
+                batch=4, phase="inference", value=1.0, source="JSSC 2017, abstract")
+    from asicsim.studies.validation import Measurement
+    val = {m: simulate_row(Measurement(**base, metric=m, unit=u)) for m, u in
+           [("power_mw", "mW"), ("energy_mj", "mJ"), ("energy_per_image_mj", "mJ"), ("latency_ms", "ms"),
+            ("tops", "TOPS"), ("throughput_img_s", "frames/s")]}
+    assert val["power_mw"] * val["latency_ms"] / 1e3 == pytest.approx(val["energy_mj"])
+    assert val["energy_per_image_mj"] * 4 == pytest.approx(val["energy_mj"])
+    assert val["tops"] == pytest.approx(2 * 665_784_864 * 4 / (val["latency_ms"] / 1e3) / 1e12)
+    assert val["throughput_img_s"] == pytest.approx(4 / (val["latency_ms"] / 1e3))

@@ -12,8 +12,10 @@ Metrics and how asicsim's number is formed from a simulated step (all per the ro
 * ``processing_latency_ms``: the array and vector unit's busy time alone (no memory stalls), what
   a chip reports as "processing latency" next to its total latency.
 * ``throughput_img_s``: images per second, batch / time; with a system, all chips' images.
-* ``power_mw``: on-chip power, energy of every component but DRAM over the time (published chip
-  power is measured at the chip's supply, without the DRAM devices).
+* ``power_mw`` / ``power_w``: on-chip power, energy of every component but DRAM over the time
+  (published chip power is measured at the chip's supply, without the DRAM devices).
+* ``energy_mj`` / ``energy_per_image_mj``: that on-chip energy of the batch, or per image.
+* ``tops``: achieved 10¹² operations per second, two per MAC.
 * ``dram_access_per_mac``: DRAM words (of the operand width) moved per MAC.
 * ``dram_mb``: DRAM bytes moved, in MB (10⁶ bytes).
 * ``glb_mb``: bytes read and written in the on-chip buffer that holds the ifmaps (the global
@@ -54,10 +56,15 @@ from asicsim.workload.network import load_network
 
 EXPLAIN_ABOVE_PCT = 15.0
 UNITS = {"latency_ms": "ms", "processing_latency_ms": "ms", "throughput_img_s": "img/s", "power_mw": "mW",
+         "power_w": "W", "energy_mj": "mJ", "energy_per_image_mj": "mJ", "tops": "TOPS",
          "dram_access_per_mac": "accesses/MAC", "dram_mb": "MB", "glb_mb": "MB", "utilization": "fraction",
          "active_pes": "PEs", "train_hours": "h", "train_minutes": "min"}
-Metric = Literal["latency_ms", "processing_latency_ms", "throughput_img_s", "power_mw", "dram_access_per_mac",
-                 "dram_mb", "glb_mb", "utilization", "active_pes", "train_hours", "train_minutes"]
+# other spellings of a unit that papers and results pages print (compared case-insensitively)
+UNIT_ALIASES = {"img/s": ("images/s", "frames/s", "fps", "inferences/s", "samples/s", "examples/s"),
+                "fraction": ("ratio",), "TOPS": ("tera-ops/s", "teraops/s")}
+Metric = Literal["latency_ms", "processing_latency_ms", "throughput_img_s", "power_mw", "power_w", "energy_mj",
+                 "energy_per_image_mj", "tops", "dram_access_per_mac", "dram_mb", "glb_mb", "utilization",
+                 "active_pes", "train_hours", "train_minutes"]
 COLUMNS = ("id", "chip", "preset", "system", "chips", "network", "scope", "batch", "steps", "phase", "execution",
            "metric", "value", "unit", "source", "url", "notes", "known_gap")
 REQUIRED = ("id", "chip", "preset", "network", "batch", "phase", "metric", "value", "unit", "source")
@@ -88,8 +95,9 @@ class Measurement(Strict):
     @classmethod
     def _unit(cls, v, info):
         want = UNITS.get(info.data.get("metric", ""))
-        if want is not None and v != want:
-            raise ValueError(f"unit of {info.data['metric']} is {want!r}")
+        if want is not None and v.lower() not in {want.lower(), *UNIT_ALIASES.get(want, ())}:
+            names = ", ".join((want,) + UNIT_ALIASES.get(want, ()))
+            raise ValueError(f"unit of {info.data['metric']} is {names}")
         return v
 
 
@@ -205,9 +213,14 @@ def simulate_row(m: Measurement, where: str = "measurements") -> float:
         return m.steps * seconds / 3600
     if m.metric == "train_minutes":
         return m.steps * seconds / 60
-    if m.metric == "power_mw":
-        e_cols = [c for c in sel.columns if c.startswith("energy_") and c.endswith("_pj") and c not in ("energy_pj", "energy_dram_pj")]
-        return float(sel[e_cols].to_numpy().sum()) * 1e-12 / seconds * 1e3
+    if m.metric in ("power_mw", "power_w", "energy_mj", "energy_per_image_mj"):
+        e_cols = [c for c in sel.columns if c.startswith("energy_") and c.endswith("_pj")
+                  and c not in ("energy_pj", "energy_dram_pj")]
+        joules = float(sel[e_cols].to_numpy().sum()) * 1e-12
+        return {"power_mw": joules / seconds * 1e3, "power_w": joules / seconds, "energy_mj": joules * 1e3,
+                "energy_per_image_mj": joules * 1e3 / m.batch}[m.metric]
+    if m.metric == "tops":
+        return 2 * macs * chips / seconds / 1e12
     dram_bytes = float((sel["dram_read_bytes"] + sel["dram_write_bytes"]).sum())
     if m.metric == "dram_access_per_mac":
         return dram_bytes / hw.array.operand_bytes / macs
@@ -258,7 +271,8 @@ def validate(rows: list[Measurement], where: str = "measurements", progress=None
 
 
 METRIC_CLASS = {"latency_ms": "time", "processing_latency_ms": "time", "throughput_img_s": "time",
-                "utilization": "time", "active_pes": "time", "power_mw": "energy",
+                "utilization": "time", "active_pes": "time", "tops": "time", "power_mw": "energy",
+                "power_w": "energy", "energy_mj": "energy", "energy_per_image_mj": "energy",
                 "dram_access_per_mac": "traffic", "dram_mb": "traffic", "glb_mb": "traffic", "train_hours": "time",
                 "train_minutes": "time"}
 GOAL_PCT = {"time": 15.0, "energy": 25.0, "traffic": 25.0}
