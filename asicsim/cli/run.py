@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from asicsim.config.hardware import load_hardware
+from asicsim.config.hardware import hardware_from_dict, load_hardware, load_hardware_dict
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError, blame_file
 from asicsim.outputs import output_dir
@@ -145,8 +145,15 @@ def resolve_inputs(args):
         raise InputError("--gemm describes a --topology file; no topology given", field="--gemm")
     hw = (hardware_from_scalesim(load_scalesim_config(args.scalesim_config)) if args.scalesim_config
           else load_hardware(args.accelerator or DEFAULT["accelerator"]))
-    if getattr(args, "dataflow", None):
+    if getattr(args, "dataflow", None) and args.scalesim_config:
         hw = hw.model_copy(update={"array": hw.array.model_copy(update={"dataflow": args.dataflow})})
+    elif getattr(args, "dataflow", None):
+        # re-validated from the file with the new dataflow, so its defaults (the register energy
+        # per MAC: pipeline registers, or a row-stationary PE's scratch pads) follow the dataflow
+        data, file = load_hardware_dict(args.accelerator or DEFAULT["accelerator"])
+        if isinstance(data, dict) and isinstance(data.get("array"), dict):
+            data = {**data, "array": {**data["array"], "dataflow": args.dataflow}}
+        hw = hardware_from_dict(data, file)
     net = load_topology(args.topology, gemm=args.gemm) if args.topology else load_network(args.network or DEFAULT["network"])
     batch = args.batch if args.batch is not None else (1 if args.topology else DEFAULT["batch"])
     if batch <= 0:
