@@ -9,7 +9,8 @@ import pytest
 
 from asicsim.api import simulate
 from asicsim.config.hardware import hardware_from_dict
-from asicsim.engine.row_stationary import RfWords, rs_glb_words, rs_sets, rs_tile_cycles, tile_dims
+from asicsim.config.hardware import RegisterFileConfig as RF
+from asicsim.engine.row_stationary import rs_glb_words, rs_sets, rs_tile_cycles, tile_dims
 from asicsim.errors import InputError
 from asicsim.workload.lowering import ConvShape
 from asicsim.workload.network import build_network
@@ -36,12 +37,12 @@ def test_small_layer_by_hand():
     every output written once (2·16 = 32) and never read back."""
     cs = ConvShape(3, 3, 4, 4, 1)
     assert rs_tile_cycles(cs, 1, 4, 2, 2, 6, 4) == 27
-    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RfWords())) == (72, 36, 32, 0)
+    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF())) == (72, 36, 32, 0)
     # 1-word ifmap and psum pads: one channel and one filter at a time (q = p = 1): each strip
     # is read once per filter (2·2·36 = 144) and psums go out and back once per channel
-    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RfWords(224, 1, 1))) == (144, 36, 64, 32)
+    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=1))) == (144, 36, 64, 32)
     # psum pad of 24 again: both filters share one strip read (72), psums still per channel
-    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RfWords(224, 1, 24))) == (72, 36, 64, 32)
+    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=24))) == (72, 36, 64, 32)
 
 
 def test_tall_filter_folds_rows():
@@ -54,7 +55,7 @@ def test_tall_filter_folds_rows():
     assert (st.row_folds, st.rows_per_fold, int(st.slots)) == (2, 3, 2)
     assert rs_tile_cycles(cs, 1, 2, 1, 1, 3, 4) == 13
     assert rs_tile_cycles(cs, 1, 2, 1, 1, 3, 2) == 23
-    _, _, wr, rd = rs_glb_words(cs, 1, 2, 1, 1, 3, 4, RfWords())
+    _, _, wr, rd = rs_glb_words(cs, 1, 2, 1, 1, 3, 4, RF())
     assert (int(wr), int(rd)) == (8, 4)
 
 

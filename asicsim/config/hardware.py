@@ -121,13 +121,18 @@ class ArrayConfig(_Strict):
             object.__setattr__(self, "mac_pj", default_mac_pj(self.operand_bits, self.accumulator_bits))
         if self.register_pj_per_mac is None and self.dataflow == "rs":
             object.__setattr__(self, "register_pj_per_mac", rs_scratchpad_pj_per_mac(
-                self.register_file or RegisterFileConfig(), self.operand_bytes, self.accumulator_bytes))
+                self.register_files, self.operand_bytes, self.accumulator_bytes))
         if self.register_pj_per_mac is None:
             # three register accesses per MAC (operand in, operand forward, psum) at ~ the cost of a
             # same-width add each [H14: a 16-bit register access is of the order of an 8/16-bit add]
             per = 0.03 if self.operand_bits <= 8 else 0.05
             object.__setattr__(self, "register_pj_per_mac", 3 * per)
         return self
+
+    @property
+    def register_files(self) -> RegisterFileConfig:
+        """The PE register files of a row-stationary array (the given ones, or Eyeriss's)."""
+        return self.register_file or RegisterFileConfig()
 
     @property
     def operand_bytes(self) -> int:

@@ -36,20 +36,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asicsim.config.hardware import RegisterFileConfig
 from asicsim.workload.lowering import ConvShape
 
 
 def _cdiv(a, b):
     return -(-a // b)
-
-
-@dataclass(frozen=True)
-class RfWords:
-    """Per-PE register-file capacities (words) of an RS array. Defaults: Eyeriss v1's scratch pads
-    (Chen et al., JSSC 2017, Sec. IV-B: filter 224 × 16 b, ifmap 12 × 16 b, psum 24 × 16 b)."""
-    filter: int = 224
-    ifmap: int = 12
-    psum: int = 24
 
 
 @dataclass(frozen=True)
@@ -85,10 +77,10 @@ def rs_sets(shape: ConvShape, rows: int, cols: int, e=None) -> RsSets:
     return RsSets(folds, r_eff, seg, w, vslots * hslots, e)
 
 
-def rf_reuse(shape: ConvShape, c, m, rf: RfWords):
+def rf_reuse(shape: ConvShape, c, m, rf: RegisterFileConfig):
     """(q channels, p filters) a PE holds at once (≥ 1 each), bounded by the tile's c and m."""
-    q = np.maximum(1, np.minimum(rf.ifmap // shape.s, c))
-    p = np.maximum(1, np.minimum(np.minimum(rf.filter // (q * shape.s), rf.psum), m))
+    q = np.maximum(1, np.minimum(rf.ifmap_words // shape.s, c))
+    p = np.maximum(1, np.minimum(np.minimum(rf.filter_words // (q * shape.s), rf.psum_words), m))
     return q, p
 
 
@@ -99,7 +91,7 @@ def rs_tile_cycles(shape: ConvShape, images, e, c, m, rows: int, cols: int):
     return _cdiv(units, st.slots) * shape.s * shape.f + st.rows_per_fold
 
 
-def rs_glb_words(shape: ConvShape, images, e, c, m, rows: int, cols: int, rf: RfWords):
+def rs_glb_words(shape: ConvShape, images, e, c, m, rows: int, cols: int, rf: RegisterFileConfig):
     """(ifmap reads, filter reads, psum writes, psum reads) in global-buffer words for one tile."""
     st = rs_sets(shape, rows, cols, e)
     q, p = rf_reuse(shape, c, m, rf)

@@ -15,7 +15,7 @@ import numpy as np
 
 from asicsim.config.hardware import HardwareConfig
 from asicsim.engine.mapped import MappedOp, SramSpace, Step
-from asicsim.engine.row_stationary import RfWords, rs_glb_words, rs_tile_cycles, tile_dims
+from asicsim.engine.row_stationary import rs_glb_words, rs_tile_cycles, tile_dims
 from asicsim.engine.systolic import (
     FOLD_AXES,
     ceil_div,
@@ -76,7 +76,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
         # a chunked stream pays fill/drain per fold per chunk: keep chunks ≥ STREAM_MIN_FACTOR× that
         # overhead, unless nothing else fits (then any chunk; see the module docstring)
         s = ax.stream_dim
-        if restrict_stream and cs is None:
+        if restrict_stream:
             grids[s] = grids[s][grids[s] >= min(dims[s], STREAM_MIN_FACTOR * fill_drain_cycles(df, R, C))]
     Tm, Tk, Tn = np.meshgrid(grids["m"], grids["k"], grids["n"], indexing="ij")
     T = {"m": Tm.ravel(), "k": Tk.ravel(), "n": Tn.ravel()}
@@ -237,9 +237,7 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     if cs is not None:          # row stationary (asicsim.engine.row_stationary)
         images, e, chans = tile_dims(cs, sz["m"], sz["k"])
         fold_cyc = rs_tile_cycles(cs, images, e, chans, sz["n"], R, C)
-        rf = hw.array.register_file
-        ifm, flt, ow, orr = rs_glb_words(cs, images, e, chans, sz["n"], R, C, RfWords(
-            rf.filter_words, rf.ifmap_words, rf.psum_words) if rf is not None else RfWords())
+        ifm, flt, ow, orr = rs_glb_words(cs, images, e, chans, sz["n"], R, C, hw.array.register_files)
     else:
         fold_cyc = nf * (sz[ax.stream_dim] + ovh) if not (overlap or preload) else \
             tile_fold_cycles(df, nf, sz[ax.stream_dim], R, C, overlap, preload)

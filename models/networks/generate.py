@@ -75,17 +75,23 @@ def _classifier_fc(prefix: str, widths: list[int], dropout_first: bool) -> list[
     return out
 
 
-def alexnet() -> str:
-    L: list[Layer] = [
-        _conv("conv1", 64, 11, 4, 2), _simple("relu1", "relu"), _simple("pool1", "maxpool", kernel=3, stride=2),
-        _conv("conv2", 192, 5, 1, 2), _simple("relu2", "relu"), _simple("pool2", "maxpool", kernel=3, stride=2),
-        _conv("conv3", 384, 3, 1, 1), _simple("relu3", "relu"),
-        _conv("conv4", 256, 3, 1, 1), _simple("relu4", "relu"),
-        _conv("conv5", 256, 3, 1, 1), _simple("relu5", "relu"), _simple("pool5", "maxpool", kernel=3, stride=2),
-        _simple("flatten", "flatten"),
-    ]
+def _alexnet_layers(widths: list[int], conv1_padding: int, groups: tuple[int, ...]) -> list[Layer]:
+    """AlexNet's five convs (11/5/3/3/3, stride 4 then 1; widths and groups per conv), ReLUs,
+    max-pools 3/2 after conv1, conv2 and conv5, and the 4096-4096-1000 head with dropout."""
+    pads = (conv1_padding, 2, 1, 1, 1)
+    L: list[Layer] = []
+    for i, (w, k, g) in enumerate(zip(widths, (11, 5, 3, 3, 3), groups), start=1):
+        L += [_conv(f"conv{i}", w, k, 4 if i == 1 else 1, pads[i - 1], groups=g), _simple(f"relu{i}", "relu")]
+        if i in (1, 2, 5):
+            L.append(_simple(f"pool{i}", "maxpool", kernel=3, stride=2))
+    L.append(_simple("flatten", "flatten"))
     L += _classifier_fc("classifier", [4096, 4096, 1000], dropout_first=True)
     L.append(_simple("loss", "softmax_ce"))
+    return L
+
+
+def alexnet() -> str:
+    L = _alexnet_layers([64, 192, 384, 256, 256], 2, (1, 1, 1, 1, 1))
     return _render(
         "alexnet",
         "Krizhevsky, Sutskever, Hinton, NeurIPS 2012; torchvision.models.alexnet "
@@ -98,16 +104,7 @@ def alexnet() -> str:
 
 
 def alexnet_caffe() -> str:
-    L: list[Layer] = [
-        _conv("conv1", 96, 11, 4), _simple("relu1", "relu"), _simple("pool1", "maxpool", kernel=3, stride=2),
-        _conv("conv2", 256, 5, 1, 2, groups=2), _simple("relu2", "relu"), _simple("pool2", "maxpool", kernel=3, stride=2),
-        _conv("conv3", 384, 3, 1, 1), _simple("relu3", "relu"),
-        _conv("conv4", 384, 3, 1, 1, groups=2), _simple("relu4", "relu"),
-        _conv("conv5", 256, 3, 1, 1, groups=2), _simple("relu5", "relu"), _simple("pool5", "maxpool", kernel=3, stride=2),
-        _simple("flatten", "flatten"),
-    ]
-    L += _classifier_fc("classifier", [4096, 4096, 1000], dropout_first=True)
-    L.append(_simple("loss", "softmax_ce"))
+    L = _alexnet_layers([96, 256, 384, 384, 256], 0, (1, 2, 1, 2, 2))
     return _render(
         "alexnet_caffe",
         "Krizhevsky, Sutskever, Hinton, NeurIPS 2012 (two-GPU original); BVLC Caffe models/bvlc_alexnet deploy.prototxt",

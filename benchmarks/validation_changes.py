@@ -1,0 +1,91 @@
+"""Before/after of the model changes the silicon validation led to, on the rows they moved.
+
+Each change is undone in a copy of the preset or execution it lives in (the "before"), and the
+affected rows of benchmarks/validation/measurements.csv are re-simulated both ways:
+
+- row-stationary scratch-pad energy: before = the systolic default of 0.15 pJ/MAC of registers;
+- batch norm with running statistics (the `inference` execution): before = `extra_pass`;
+- a TPU v3 core's two MXUs as one 128×128 array at 1.88 GHz: before = one 128×256 array at 0.94 GHz
+  (vector lanes and buffer bytes per cycle at that clock).
+
+Writes validation_changes.md (out/benchmarks/ by default, benchmarks/results/ with --record).
+
+    .venv/bin/python benchmarks/validation_changes.py [--record]
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from asicsim.config.execution import load_execution
+from asicsim.config.hardware import hardware_from_dict, load_hardware_dict
+from asicsim.outputs import write_text
+from asicsim.studies import validation as V
+from destination import results_dir  # noqa: E402 (benchmarks/ is sys.path[0] when run)
+
+ROOT = Path(__file__).resolve().parent.parent
+CSV = ROOT / "benchmarks" / "validation" / "measurements.csv"
+
+
+def _variant(data: dict, edit, path: Path) -> Path:
+    """``data`` with ``edit`` applied, written as YAML to ``path`` (a scratch file)."""
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _rs_registers(d):
+    d["array"]["register_pj_per_mac"] = 0.15
+
+
+def _mxu_256(d):
+    d["array"].update(cols=256, clock_ghz=0.94)
+    d["vector"]["lanes"] = 1024
+    d["sram"]["vmem"]["bytes_per_cycle"] = 2048
+
+
+def _bn_extra_pass(d):
+    d["fusion"]["bn_statistics"] = "extra_pass"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        run(Path(tmp))
+
+
+def run(tmp: Path) -> None:
+    rows = V.load_measurements(CSV)
+    eyeriss = _variant(load_hardware_dict("eyeriss_v1")[0], _rs_registers, tmp / "eyeriss_v1.yaml")
+    v3_256 = _variant(load_hardware_dict("tpu_v3_core")[0], _mxu_256, tmp / "tpu_v3_core.yaml")
+    hardware_from_dict(yaml.safe_load(v3_256.read_text()))      # the variants are valid presets
+    bn_before = _variant(load_execution("inference").model_dump(mode="json"), _bn_extra_pass, tmp / "inference.yaml")
+    changes = [
+        ("row-stationary scratch-pad energy", lambda m: m.chip == "eyeriss_v1" and m.metric == "power_mw"
+         and m.network == "alexnet_caffe" and m.scope != "conv",
+         lambda m: m.model_copy(update={"preset": str(eyeriss)})),
+        ("frozen batch norm in inference (on the 128x256 core)", lambda m: m.chip == "tpu_v3" and m.phase == "inference",
+         lambda m: m.model_copy(update={"preset": str(v3_256), "execution": str(bn_before)}),
+         lambda m: m.model_copy(update={"preset": str(v3_256)})),
+        ("TPU v3 MXUs as one 2x-clock array", lambda m: m.chip == "tpu_v3" and m.id.startswith(("tpu_v3_mlperf", "tpu_v3_512")),
+         lambda m: m.model_copy(update={"preset": str(v3_256)})),
+    ]
+    lines = ["# Model changes from the silicon validation: before and after", "",
+             "Written by `benchmarks/validation_changes.py`; error % = (asicsim − measured) / measured.", ""]
+    for name, pick, before, *after in changes:
+        lines += [f"## {name}", "", "| row | measured | before | after |", "|---|---:|---:|---:|"]
+        for m in (r for r in rows if pick(r)):
+            b = V.simulate_row(before(m))
+            a = V.simulate_row(after[0](m) if after else m)
+            lines.append(f"| {m.id} | {m.value:.4g} | {(b - m.value) / m.value * 100:+.1f} % | "
+                         f"{(a - m.value) / m.value * 100:+.1f} % |")
+        lines.append("")
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_text(out / "validation_changes.md", "\n".join(lines))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
