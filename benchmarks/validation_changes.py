@@ -6,7 +6,9 @@ affected rows of benchmarks/validation/measurements.csv are re-simulated both wa
 - row-stationary scratch-pad energy: before = the systolic default of 0.15 pJ/MAC of registers;
 - batch norm with running statistics (the `inference` execution): before = `extra_pass`;
 - a TPU v3 core's two MXUs as one 128×128 array at 1.88 GHz: before = one 128×256 array at 0.94 GHz
-  (vector lanes and buffer bytes per cycle at that clock).
+  (vector lanes and buffer bytes per cycle at that clock);
+- run-length coding of activations on Eyeriss's DRAM link, priced with the network's measured zero
+  shares: before = `activation_codec: none` (raw 16-bit words).
 
 Writes validation_changes.md (out/benchmarks/ by default, benchmarks/results/ with --record).
 
@@ -46,6 +48,10 @@ def _mxu_256(d):
     d["sram"]["vmem"]["bytes_per_cycle"] = 2048
 
 
+def _no_codec(d):
+    d["dram"]["activation_codec"] = "none"
+
+
 def _bn_extra_pass(d):
     d["fusion"]["bn_statistics"] = "extra_pass"
 
@@ -58,6 +64,7 @@ def main() -> None:
 def run(tmp: Path) -> None:
     rows = V.load_measurements(CSV)
     eyeriss = _variant(load_hardware_dict("eyeriss_v1")[0], _rs_registers, tmp / "eyeriss_v1.yaml")
+    raw_link = _variant(load_hardware_dict("eyeriss_v1")[0], _no_codec, tmp / "eyeriss_raw.yaml")
     v3_256 = _variant(load_hardware_dict("tpu_v3_core")[0], _mxu_256, tmp / "tpu_v3_core.yaml")
     hardware_from_dict(yaml.safe_load(v3_256.read_text()))      # the variants are valid presets
     bn_before = _variant(load_execution("inference").model_dump(mode="json"), _bn_extra_pass, tmp / "inference.yaml")
@@ -68,6 +75,9 @@ def run(tmp: Path) -> None:
         ("frozen batch norm in inference (on the 128x256 core)", lambda m: m.chip == "tpu_v3" and m.phase == "inference",
          lambda m: m.model_copy(update={"preset": str(v3_256), "execution": str(bn_before)}),
          lambda m: m.model_copy(update={"preset": str(v3_256)})),
+        ("run-length coded activations on the DRAM link", lambda m: m.chip == "eyeriss_v1"
+         and m.metric in ("dram_mb", "dram_access_per_mac"),
+         lambda m: m.model_copy(update={"preset": str(raw_link)})),
         ("TPU v3 MXUs as one 2x-clock array", lambda m: m.chip == "tpu_v3" and m.id.startswith(("tpu_v3_mlperf", "tpu_v3_512")),
          lambda m: m.model_copy(update={"preset": str(v3_256)})),
     ]

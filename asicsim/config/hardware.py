@@ -202,6 +202,10 @@ class DramConfig(_Strict):
     write_pj_per_bit: float | None = Field(None, ge=0)
     background_mw: float | None = Field(None, ge=0)    # per channel
     capacity_gib: float | None = Field(None, gt=0)     # GiB (2^30 bytes) of DRAM; None = not checked
+    # run-length coding of activations with a known zero fraction (`asicsim.engine.compression`)
+    activation_codec: Literal["none", "rlc"] = "none"
+    rlc_run_bits: int = Field(5, ge=1, le=16)          # bits of a zero-run count
+    rlc_word_bits: int = Field(64, ge=8, le=1024)      # link word holding whole (run, level) pairs
 
     @model_validator(mode="after")
     def _defaults(self):
@@ -231,6 +235,9 @@ class DramConfig(_Strict):
             d.pop("timing", None)
         if isinstance(d, dict) and self.capacity_gib is None:
             d.pop("capacity_gib", None)
+        if isinstance(d, dict) and self.activation_codec == "none":
+            for k in ("activation_codec", "rlc_run_bits", "rlc_word_bits"):
+                d.pop(k, None)
         return d
 
     def banked_timing(self) -> dict:
@@ -269,6 +276,10 @@ class HardwareConfig(_Strict):
         if missing:
             raise ValueError(f"no SRAM buffer holds {', '.join(missing)}: each of ifmap, filter, ofmap "
                              "must be named in exactly one buffer's 'holds'")
+        d = self.dram
+        if d.activation_codec == "rlc" and d.rlc_word_bits - 1 < d.rlc_run_bits + self.array.operand_bits:
+            raise ValueError(f"dram.rlc_word_bits {d.rlc_word_bits} cannot hold one (run, level) pair of "
+                             f"{d.rlc_run_bits} + {self.array.operand_bits} bits plus the end bit")
         return self
 
     def buffer_of(self, operand: str) -> str:

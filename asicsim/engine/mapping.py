@@ -37,7 +37,7 @@ from asicsim.engine.feedback import map_feedback
 from asicsim.engine.mapped import MappedOp, Mapping, ResidencyPlan, SramSpace, Step
 from asicsim.engine.sketch_map import map_sketch
 from asicsim.engine.systolic import ceil_div, gemm_compute_cycles
-from asicsim.engine.tiling import map_gemm, operand_expansion
+from asicsim.engine.tiling import link_factor, map_gemm, operand_expansion
 from asicsim.errors import InputError
 from asicsim.workload.backward import FeedbackOp
 from asicsim.workload.lowering import (
@@ -70,8 +70,12 @@ def map_vector(op: VectorOp, hw: HardwareConfig, space: SramSpace, resident: set
     total_cyc = max(base)
     steps = []
     q_c, r_c = divmod(total_cyc, nchunks)
-    q_r, r_r = divmod(rd, nchunks)
-    q_w, r_w = divmod(wr, nchunks)
+    # DRAM-link bytes (activation compression, when the link has it; the SRAM sees raw words)
+    link = lambda ts: sum(t.bytes if link_factor(t, hw) == 1.0 else round(t.bytes * link_factor(t, hw))
+                          for t in ts if t.name not in resident)
+    rd_link, wr_link = link(op.reads), link(op.writes)
+    q_r, r_r = divmod(rd_link, nchunks)
+    q_w, r_w = divmod(wr_link, nchunks)
     if nchunks > 1:
         steps.append(Step(nchunks - 1, q_r, q_c, q_w))
     steps.append(Step(1, q_r + r_r, q_c + r_c, q_w + r_w))
@@ -80,7 +84,7 @@ def map_vector(op: VectorOp, hw: HardwareConfig, space: SramSpace, resident: set
     sram_r[in_buf] += sram_rd + wr      # operands read by the unit; results read out for write-back
     sram_w[out_buf] += sram_wr + rd     # results written; fills written
     return MappedOp(op.layer, op.phase, "vector", op.kind, 0, 0, 0, 1, 0, op.ops,
-                    f"chunks={nchunks}", tuple(steps), total_cyc, rd, wr, sram_r, sram_w,
+                    f"chunks={nchunks}", tuple(steps), total_cyc, rd_link, wr_link, sram_r, sram_w,
                     tuple(t.name for t in op.writes if t.name in resident))
 
 

@@ -73,7 +73,7 @@ def op_key(op) -> tuple[tuple, dict[str, str]]:
 
     def part(v):
         if isinstance(v, Tensor):
-            return (names[v.name], v.elems, v.elem_bytes, v.persistent, v.on_chip_candidate)
+            return (names[v.name], v.elems, v.elem_bytes, v.persistent, v.on_chip_candidate, v.zero_fraction)
         if isinstance(v, tuple):
             return tuple(part(x) for x in v)
         if isinstance(v, dict):

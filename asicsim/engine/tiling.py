@@ -14,6 +14,7 @@ from functools import partial
 import numpy as np
 
 from asicsim.config.hardware import HardwareConfig
+from asicsim.engine.compression import dram_bytes_factor
 from asicsim.engine.mapped import MappedOp, SramSpace, Step
 from asicsim.engine.row_stationary import rs_glb_words, rs_tile_cycles, tile_dims
 from asicsim.engine.systolic import (
@@ -49,6 +50,11 @@ def operand_expansion(t: Tensor, virtual_elems: int) -> tuple[float, int]:
     fetched as x. A strided 1×1 view touches fewer elements than x; only those are fetched."""
     fetched = min(t.elems, virtual_elems)
     return virtual_elems / max(fetched, 1), fetched * t.elem_bytes
+
+
+def link_factor(t: Tensor, hw: HardwareConfig) -> float:
+    """DRAM-link bytes per raw byte of ``t`` (activation compression; 1 without it)."""
+    return dram_bytes_factor(t.zero_fraction, hw.dram, 8 * t.elem_bytes)
 
 
 def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set, ab: int,
@@ -97,6 +103,9 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     a_res, b_res = A.name in resident, B.name in resident
     eA, a_bytes = operand_expansion(A, op.m * op.k)
     eB, b_bytes = operand_expansion(B, op.k * op.n)
+    # bytes on the DRAM link (activation compression; exact integers without it)
+    on_link = lambda raw, t: raw if link_factor(t, hw) == 1.0 else raw * link_factor(t, hw)
+    a_link, b_link, c_link = on_link(a_bytes, A), on_link(b_bytes, B), on_link(Cc.bytes, Cc)
 
     def foot(tile_elems, expand, eb, once):
         return np.ceil(tile_elems / expand) * eb * np.where(once, 1, 2)
@@ -130,15 +139,17 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
             return np.where(several[other] & inner, t[other], 1)
 
         mA, mB, mC = mult("mk", "n"), mult("kn", "m"), mult("mn", "k")
-        rd = (0 if a_res else a_bytes * mA) + (0 if b_res else b_bytes * mB) + Cc.elems * ab * (mC - 1)
-        wr = Cc.bytes + Cc.elems * ab * (mC - 1)
+        rd = (0 if a_res else a_link * mA) + (0 if b_res else b_link * mB) + Cc.elems * ab * (mC - 1)
+        wr = c_link + Cc.elems * ab * (mC - 1)
         # keeping G on chip saves its write here and its read in the update
         if fused:   # each C tile is consumed on chip when done; it must not be spilled
             on_chip = np.ones_like(steps, dtype=bool)
-            cost = np.where(mC == 1, rd + wr - Cc.bytes, np.iinfo(np.int64).max)
+            cost = np.where(mC == 1, np.rint(rd + wr - c_link).astype(np.int64), np.iinfo(np.int64).max)
         else:
             on_chip = (t["m"] == 1) & (t["n"] == 1) & keep_c
-            cost = rd + wr - np.where(on_chip, 2 * Cc.bytes, 0)
+            cost = rd + wr - np.where(on_chip, 2 * c_link, 0)
+            if cost.dtype.kind == "f":
+                cost = np.rint(cost).astype(np.int64)
         valid = fits & (cost != np.iinfo(np.int64).max)
         cost = np.where(valid, cost, np.iinfo(np.int64).max)
         key = np.lexsort((steps, compute, cost))
@@ -197,6 +208,7 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     A, B, Cc = op.a, op.b, op.c
     _, a_bytes = operand_expansion(A, op.m * op.k)
     _, b_bytes = operand_expansion(B, op.k * op.n)
+    fa, fb, fc = link_factor(A, hw), link_factor(B, hw), link_factor(Cc, hw)
     bufs = space.buf_of
     bpc_arr = min(space.bpc[bufs["ifmap"]], space.bpc[bufs["filter"]], space.bpc[bufs["ofmap"]])
 
@@ -225,12 +237,17 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     np.minimum.at(first_visit, c_key, np.arange(n_it))
     revisit = c_ch & (np.arange(n_it) > first_visit[c_key])
     fill_c = np.where(revisit, sz["m"] * sz["n"] * ab, 0)     # partial sums come back
-    load = fill_a + fill_b + fill_c
+    # on the DRAM link (activation compression, when the link has it; the SRAM holds raw words)
+    link_a = fill_a if fa == 1.0 else np.rint(fill_a * fa).astype(np.int64)
+    link_b = fill_b if fb == 1.0 else np.rint(fill_b * fb).astype(np.int64)
+    load = link_a + link_b + fill_c
     leave = np.ones(n_it, dtype=bool)
     leave[:-1] = c_key[1:] != c_key[:-1]
     done = it["k"] == trips["k"] - 1
-    write = np.where(leave, np.where(done, 0 if c_on_chip else sz["m"] * sz["n"] * Cc.elem_bytes,
-                                     sz["m"] * sz["n"] * ab), 0)
+    final_c = sz["m"] * sz["n"] * Cc.elem_bytes
+    write_raw = np.where(leave, np.where(done, 0 if c_on_chip else final_c, sz["m"] * sz["n"] * ab), 0)
+    write = write_raw if fc == 1.0 else np.where(
+        leave, np.where(done, 0 if c_on_chip else np.rint(final_c * fc).astype(np.int64), sz["m"] * sz["n"] * ab), 0)
     nf = ceil_div(sz[ax.rows_dim], R) * ceil_div(sz[ax.cols_dim], C)
     overlap, preload = getattr(space, "folds", (False, False))
     cs = op.conv if df == "rs" else None
@@ -245,7 +262,7 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
         ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
     # the SRAM ports carry the array's operand stream and the DMA's fills and drains (those of the
     # neighbouring steps overlap this one; in a run of equal steps they are this step's own)
-    port_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab + load + write
+    port_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab + fill_a + fill_b + fill_c + write_raw
     cyc = np.broadcast_to(fold_cyc if not math.isfinite(bpc_arr) else
                           np.maximum(fold_cyc, np.ceil(port_bytes / bpc_arr).astype(np.int64)), (n_it,))
     total = lambda x: int(np.sum(np.broadcast_to(x, (n_it,))))
@@ -256,7 +273,7 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     sram_w[bufs["ofmap"]] += total(fill_c) + total(ow * ab)
     sram_r[bufs["ifmap"]] += total(ifm * A.elem_bytes)
     sram_r[bufs["filter"]] += total(flt * B.elem_bytes)
-    sram_r[bufs["ofmap"]] += total(orr * ab) + total(write)   # write-backs leave SRAM
+    sram_r[bufs["ofmap"]] += total(orr * ab) + total(write_raw)   # write-backs leave SRAM
     # run-length encode identical consecutive steps
     brk = np.ones(n_it, dtype=bool)
     brk[1:] = (load[1:] != load[:-1]) | (cyc[1:] != cyc[:-1]) | (write[1:] != write[:-1])

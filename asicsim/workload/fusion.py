@@ -128,10 +128,10 @@ def fuse_forward(ops: list, bn_statistics: str, epilogues: bool) -> list:
         prev = _out(op)
         h = out[i]
         if isinstance(h, GemmOp):
-            out[i] = dataclasses.replace(h, c=dataclasses.replace(h.c, name=final.name))
+            out[i] = dataclasses.replace(h, c=dataclasses.replace(h.c, name=final.name, zero_fraction=final.zero_fraction))
             gemm_made.add(chain[-1])
         else:
-            out[i] = dataclasses.replace(h, writes=(dataclasses.replace(h.writes[0], name=final.name, elems=final.elems),))
+            out[i] = dataclasses.replace(h, writes=(dataclasses.replace(h.writes[0], name=final.name, elems=final.elems, zero_fraction=final.zero_fraction),))
         extra_stash = [_writes(ops[i])[0]] if prev in stashed and prev != final.name else []
         for j in chain:
             e = ops[j]

@@ -54,12 +54,15 @@ class Tensor:
     """A tensor an op reads or writes: name, number of stored elements, bytes per element.
 
     ``persistent``: state that outlives the step (weights, momentum, SBPCA factors).
-    ``on_chip_candidate``: the mapping may keep it in SRAM between its producer and consumer."""
+    ``on_chip_candidate``: the mapping may keep it in SRAM between its producer and consumer.
+    ``zero_fraction``: share of zero elements, from the network's ``activation_zeros`` (a DRAM
+    link that run-length codes activations moves fewer bytes: `asicsim.engine.compression`)."""
     name: str
     elems: int
     elem_bytes: int
     persistent: bool = False
     on_chip_candidate: bool = False
+    zero_fraction: float | None = None   # measured share of zeros (activations); None: unknown
 
     @property
     def bytes(self) -> int:
@@ -433,3 +436,4 @@ def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: 
             if p in phases:
                 ops.extend(d.get(p, []))
     return Lowered(net.name, batch, tuple(ops))
+

@@ -15,6 +15,9 @@ File format (``models/networks/*.yaml``)::
       - {name: fc1,   type: linear, out_features: 10}
       - {name: loss,  type: softmax_ce}
 
+``activation_zeros: {relu3: 0.79, ...}`` (optional) gives the measured share of zeros in named
+layers' outputs; only a DRAM link that run-length codes activations uses it.
+
 Each layer reads the previous layer's output unless it names ``input: <layer>`` (``add`` names
 ``inputs: [a, b]``); the network input is called ``input``. Shapes are (channels, height, width);
 after ``flatten`` or ``linear`` they are (features, 1, 1). Output size follows PyTorch:
@@ -130,6 +133,9 @@ class NetworkFile(BaseModel):
     source: str = ""
     input: InputShape
     layers: list[LayerDef] = Field(min_length=1)
+    # measured share of zeros in a layer's output (``input``: the network input), e.g. after ReLU;
+    # a DRAM link that run-length codes activations moves fewer bytes (asicsim.engine.compression)
+    activation_zeros: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = {}
 
 
 MAX_ELEMS_PER_SAMPLE = 1 << 32   # elements of one sample's tensor: 2^32 is far beyond any real network,
@@ -208,6 +214,7 @@ class Network:
     source: str = ""
     path: str = ""
     _by_name: dict = field(default_factory=dict, compare=False, repr=False)
+    activation_zeros: tuple[tuple[str, float], ...] = ()   # (layer or 'input', share of zeros)
 
     def layer(self, name: str) -> Layer:
         return self._by_name[name]
@@ -314,8 +321,12 @@ def build_network(data: dict, file: str = "<network>") -> Network:
         shapes[spec.name] = out
         prev = spec.name
     by_name = {l.name: l for l in layers}
+    for name in nf.activation_zeros:
+        if name not in shapes:
+            raise InputError("activation_zeros names a layer the network does not have", file=file,
+                             field=f"activation_zeros.{name}", value=name, allowed="'input' or a layer name")
     return Network(name=nf.name, input_shape=shapes["input"], layers=tuple(layers), source=nf.source,
-                   path=file, _by_name=by_name)
+                   path=file, _by_name=by_name, activation_zeros=tuple(nf.activation_zeros.items()))
 
 
 def available_networks() -> list[str]:

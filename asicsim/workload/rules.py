@@ -14,13 +14,14 @@ from asicsim.workload.lowering import PHASES, Lowered, lower_step
 from asicsim.workload.network import Network
 from asicsim.workload.recompute import apply_recompute
 from asicsim.workload.sketch_rule import apply_sketch
+from asicsim.workload.sparsity import apply_activation_zeros
 
 
 def lower_training_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: int,
                         update: UpdateConfig | None = None, phases: tuple[str, ...] = PHASES,
                         execution=None) -> Lowered:
     upd = update or UpdateConfig()
-    lowered = lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases, execution)
+    lowered = apply_activation_zeros(lower_step(net, batch, operand_bytes, accumulator_bytes, upd, phases, execution), net)
     if execution is not None and execution.recompute.policy != "none":   # activation recomputation,
         rc = execution.recompute                                         # on the unfused ops: a layer's
         lowered = apply_recompute(lowered, net, rc.policy, rc.every, rc.layers)   # ops make its values
