@@ -37,6 +37,6 @@ def rlc_bytes_ratio(zero_fraction: float, run_bits: int, level_bits: int, word_b
 
 def dram_bytes_factor(zero_fraction: float | None, dram, level_bits: int) -> float:
     """Factor on a tensor's raw DRAM bytes: < 1 when the link's codec shrinks it, else 1."""
-    if zero_fraction is None or getattr(dram, "activation_codec", "none") == "none":
+    if zero_fraction is None or dram.activation_codec == "none":
         return 1.0
     return min(1.0, rlc_bytes_ratio(zero_fraction, dram.rlc_run_bits, level_bits, dram.rlc_word_bits))

@@ -37,7 +37,7 @@ from asicsim.engine.feedback import map_feedback
 from asicsim.engine.mapped import MappedOp, Mapping, ResidencyPlan, SramSpace, Step
 from asicsim.engine.sketch_map import map_sketch
 from asicsim.engine.systolic import ceil_div, gemm_compute_cycles
-from asicsim.engine.tiling import link_factor, map_gemm, operand_expansion
+from asicsim.engine.tiling import link_factor, map_gemm, on_link, operand_expansion
 from asicsim.errors import InputError
 from asicsim.workload.backward import FeedbackOp
 from asicsim.workload.lowering import (
@@ -71,8 +71,7 @@ def map_vector(op: VectorOp, hw: HardwareConfig, space: SramSpace, resident: set
     steps = []
     q_c, r_c = divmod(total_cyc, nchunks)
     # DRAM-link bytes (activation compression, when the link has it; the SRAM sees raw words)
-    link = lambda ts: sum(t.bytes if link_factor(t, hw) == 1.0 else round(t.bytes * link_factor(t, hw))
-                          for t in ts if t.name not in resident)
+    link = lambda ts: sum(int(on_link(t.bytes, link_factor(t, hw))) for t in ts if t.name not in resident)
     rd_link, wr_link = link(op.reads), link(op.writes)
     q_r, r_r = divmod(rd_link, nchunks)
     q_w, r_w = divmod(wr_link, nchunks)

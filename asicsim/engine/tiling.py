@@ -57,6 +57,12 @@ def link_factor(t: Tensor, hw: HardwareConfig) -> float:
     return dram_bytes_factor(t.zero_fraction, hw.dram, 8 * t.elem_bytes)
 
 
+def on_link(raw_bytes, factor: float):
+    """Bytes on the DRAM link for ``raw_bytes`` (int or int array) at ``factor``: exact without
+    compression, rounded to whole bytes with it."""
+    return raw_bytes if factor == 1.0 else np.rint(np.multiply(raw_bytes, factor)).astype(np.int64)
+
+
 def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set, ab: int,
                  restrict_stream: bool = True):
     """Vectorised search over tile sizes × loop orders; returns the best choice's parameters."""
@@ -103,9 +109,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     a_res, b_res = A.name in resident, B.name in resident
     eA, a_bytes = operand_expansion(A, op.m * op.k)
     eB, b_bytes = operand_expansion(B, op.k * op.n)
-    # bytes on the DRAM link (activation compression; exact integers without it)
-    on_link = lambda raw, t: raw if link_factor(t, hw) == 1.0 else raw * link_factor(t, hw)
-    a_link, b_link, c_link = on_link(a_bytes, A), on_link(b_bytes, B), on_link(Cc.bytes, Cc)
+    a_link, b_link, c_link = (on_link(x, link_factor(t, hw)) for x, t in ((a_bytes, A), (b_bytes, B), (Cc.bytes, Cc)))
 
     def foot(tile_elems, expand, eb, once):
         return np.ceil(tile_elems / expand) * eb * np.where(once, 1, 2)
@@ -144,12 +148,10 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
         # keeping G on chip saves its write here and its read in the update
         if fused:   # each C tile is consumed on chip when done; it must not be spilled
             on_chip = np.ones_like(steps, dtype=bool)
-            cost = np.where(mC == 1, np.rint(rd + wr - c_link).astype(np.int64), np.iinfo(np.int64).max)
+            cost = np.where(mC == 1, rd + wr - c_link, np.iinfo(np.int64).max)
         else:
             on_chip = (t["m"] == 1) & (t["n"] == 1) & keep_c
             cost = rd + wr - np.where(on_chip, 2 * c_link, 0)
-            if cost.dtype.kind == "f":
-                cost = np.rint(cost).astype(np.int64)
         valid = fits & (cost != np.iinfo(np.int64).max)
         cost = np.where(valid, cost, np.iinfo(np.int64).max)
         key = np.lexsort((steps, compute, cost))
@@ -238,16 +240,13 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     revisit = c_ch & (np.arange(n_it) > first_visit[c_key])
     fill_c = np.where(revisit, sz["m"] * sz["n"] * ab, 0)     # partial sums come back
     # on the DRAM link (activation compression, when the link has it; the SRAM holds raw words)
-    link_a = fill_a if fa == 1.0 else np.rint(fill_a * fa).astype(np.int64)
-    link_b = fill_b if fb == 1.0 else np.rint(fill_b * fb).astype(np.int64)
-    load = link_a + link_b + fill_c
+    load = on_link(fill_a, fa) + on_link(fill_b, fb) + fill_c
     leave = np.ones(n_it, dtype=bool)
     leave[:-1] = c_key[1:] != c_key[:-1]
     done = it["k"] == trips["k"] - 1
-    final_c = sz["m"] * sz["n"] * Cc.elem_bytes
-    write_raw = np.where(leave, np.where(done, 0 if c_on_chip else final_c, sz["m"] * sz["n"] * ab), 0)
-    write = write_raw if fc == 1.0 else np.where(
-        leave, np.where(done, 0 if c_on_chip else np.rint(final_c * fc).astype(np.int64), sz["m"] * sz["n"] * ab), 0)
+    write_raw = np.where(leave, np.where(done, 0 if c_on_chip else sz["m"] * sz["n"] * Cc.elem_bytes,
+                                         sz["m"] * sz["n"] * ab), 0)
+    write = write_raw if fc == 1.0 else np.where(done, on_link(write_raw, fc), write_raw)   # psums go raw
     nf = ceil_div(sz[ax.rows_dim], R) * ceil_div(sz[ax.cols_dim], C)
     overlap, preload = getattr(space, "folds", (False, False))
     cs = op.conv if df == "rs" else None

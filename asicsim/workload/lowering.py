@@ -436,4 +436,3 @@ def lower_step(net: Network, batch: int, operand_bytes: int, accumulator_bytes: 
             if p in phases:
                 ops.extend(d.get(p, []))
     return Lowered(net.name, batch, tuple(ops))
-
