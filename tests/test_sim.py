@@ -132,9 +132,9 @@ def test_real_tilings_replay_equals_step_by_step(monkeypatch):
     seen: list = []
     real = sim.op_timing
 
-    def spy(unit, steps, link, fast_forward=True):
+    def spy(unit, steps, link, fast_forward=True, slots=2):
         seen.append((unit, steps, link))
-        return real(unit, steps, link, fast_forward)
+        return real(unit, steps, link, fast_forward, slots)
 
     monkeypatch.setattr(sim, "op_timing", spy)
     with memo.disabled():
@@ -142,4 +142,23 @@ def test_real_tilings_replay_equals_step_by_step(monkeypatch):
     longest = sorted(seen, key=lambda c: -len(c[1]))[:25]
     assert len(longest[0][1]) > 100          # long run lists are there to be replayed
     for unit, steps, link in longest:
-        assert real(unit, steps, link) == pytest.approx(real(unit, steps, link, fast_forward=False), rel=1e-12)
+        for slots in (2, 1):      # double- and single-buffered pipelines
+            assert real(unit, steps, link, slots=slots) == pytest.approx(
+                real(unit, steps, link, fast_forward=False, slots=slots), rel=1e-12)
+
+
+def test_single_buffering_serialises_load_compute_write():
+    """Hand-worked: one slot per operand, so step i+1's load starts after step i's compute and
+    write, and computes after both have arrived. With load L, compute C, write W cycles and
+    latency λ, compute i starts at L + λ + i·(L + C + W + λ) and the op ends with the last write's
+    arrival: n·(L + C + W + λ) + λ. Double-buffered, the same steps overlap (link-bound here)."""
+    L, C, W, lat, n = 50.0, 30.0, 20.0, 5.0, 7
+    link = LinkTiming(1.0, lat)
+    steps = (Step(n, int(L), int(C), int(W)),)
+    for ff in (True, False):
+        total, busy = op_timing("array", steps, link, fast_forward=ff, slots=1)
+        assert total == pytest.approx(n * (L + C + W + lat) + lat)
+        assert busy == n * C
+    double, _ = op_timing("array", steps, link, slots=2)
+    assert double < n * (L + C + W + lat)
+    assert double >= n * (L + W)          # the link carries every byte either way

@@ -136,3 +136,21 @@ def test_energy_metrics_agree_and_units_have_aliases():
     assert val["energy_per_image_mj"] * 4 == pytest.approx(val["energy_mj"])
     assert val["tops"] == pytest.approx(2 * 665_784_864 * 4 / (val["latency_ms"] / 1e3) / 1e12)
     assert val["throughput_img_s"] == pytest.approx(4 / (val["latency_ms"] / 1e3))
+
+
+def test_glb_mb_counts_accesses_not_leakage():
+    """glb_mb is the global buffer's read + write bytes of the layer's ops, as the mapper counted
+    them: the buffer's leakage, which shares its energy column, is no access."""
+    from asicsim.engine.mapping import map_step
+    from asicsim.studies.step import widths
+    from asicsim.studies.validation import Measurement
+    from asicsim.workload.rules import lower_training_step
+    hw = load_hardware("eyeriss_v1")
+    assert hw.sram["global"].leakage_mw > 0
+    ex = load_execution("inference")
+    lowered = lower_training_step(load_network("alexnet_caffe"), 4, *widths(hw, ex), UpdateConfig(), ("forward",), ex)
+    ops = [mo for mo in map_step(lowered, hw).ops if mo.layer == "conv3"]
+    counted = sum(mo.sram_read_bytes["global"] + mo.sram_write_bytes["global"] for mo in ops)
+    row = Measurement(id="x", chip="eyeriss_v1", preset="eyeriss_v1", network="alexnet_caffe", scope="conv3",
+                      batch=4, phase="inference", metric="glb_mb", unit="MB", value=1.0, source="JSSC 2017, Table V")
+    assert simulate_row(row) == pytest.approx(counted / 1e6, rel=1e-9)

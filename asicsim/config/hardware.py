@@ -256,6 +256,12 @@ class CrossbarConfig(_Strict):
 
 
 class HardwareConfig(_Strict):
+    """An accelerator. ``buffering``: ``double`` (default: a tile is fetched while the one before it
+    computes, and written back while the one after it computes; tiles take two slots in SRAM) or
+    ``single`` (one slot per operand: load, compute and write-back of a tile run one after another,
+    for chips whose buffers are split between operands with no room for a second copy). It applies
+    to GEMM tiles and vector-op chunks; the SBPCA and sketch kernels keep their double-buffered
+    sub-batches."""
     name: str = "accelerator"
     description: str = ""
     array: ArrayConfig
@@ -263,6 +269,20 @@ class HardwareConfig(_Strict):
     sram: dict[str, SramConfig] = Field(min_length=1)
     dram: DramConfig
     crossbar: CrossbarConfig | None = None
+    buffering: Literal["double", "single"] = "double"
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # left out at its default, so a config's dump (and the sweep hash made from it) is unchanged
+        d = handler(self)
+        if isinstance(d, dict) and self.buffering == "double":
+            d.pop("buffering", None)
+        return d
+
+    @property
+    def tile_slots(self) -> int:
+        """SRAM slots per operand tile: 2 double-buffered, 1 single-buffered."""
+        return 2 if self.buffering == "double" else 1
 
     @model_validator(mode="after")
     def _operands_covered(self):

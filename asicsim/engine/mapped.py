@@ -71,5 +71,6 @@ class SramSpace:
         self.budget = {b: (math.inf if ideal else cfg.capacity_bytes - plan.reserved_bytes.get(b, 0))
                        for b, cfg in hw.sram.items()}
         self.bpc = {b: (math.inf if ideal else cfg.bytes_per_cycle) for b, cfg in hw.sram.items()}
+        self.slots = hw.tile_slots   # copies of a tile that is not the operand's only one (2: double-buffered)
 
 

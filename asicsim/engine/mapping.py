@@ -55,14 +55,14 @@ RESIDENT_FRACTION = 0.5   # at most this share of each buffer may hold persisten
 
 
 def map_vector(op: VectorOp, hw: HardwareConfig, space: SramSpace, resident: set) -> MappedOp:
-    """Stream the op's tensors through SRAM in double-buffered chunks; one element op per lane
+    """Stream the op's tensors through SRAM in chunks (two per buffer when double-buffered); one element op per lane
     per cycle, or slower if the SRAM port is the bottleneck."""
     in_buf, out_buf = space.buf_of["ifmap"], space.buf_of["ofmap"]
     rd = sum(t.bytes for t in op.reads if t.name not in resident)
     wr = sum(t.bytes for t in op.writes if t.name not in resident)
     sram_rd = sum(t.bytes for t in op.reads)        # the vector unit reads every operand from SRAM
     sram_wr = sum(t.bytes for t in op.writes)
-    chunk_budget = min(space.budget[in_buf], space.budget[out_buf]) / 2
+    chunk_budget = min(space.budget[in_buf], space.budget[out_buf]) / space.slots
     nchunks = 1 if space.ideal else max(1, math.ceil((rd + wr) / max(chunk_budget, 1)))
     lanes = hw.vector.lanes
     bpc = min(space.bpc[in_buf], space.bpc[out_buf])

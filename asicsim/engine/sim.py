@@ -6,7 +6,8 @@ addresses are interleaved across channels, so a tile transfer uses them all; or,
 MAC array and the vector unit (simpy resources).
 Each op's steps flow through a double-buffered pipeline: a loader fetches step i+1 while the unit
 computes step i (two input slots), and a writer drains finished outputs while compute goes on
-(two output slots). A transfer holds the link for bytes / (bytes per cycle) and its data arrives
+(two output slots). Single-buffered (one slot each, ``buffering: single``): step i+1 is fetched
+after step i's compute, and computes once step i's output has been written back. A transfer holds the link for bytes / (bytes per cycle) and its data arrives
 one DRAM latency later; the link is not held during the latency (requests are pipelined).
 Ops run one after another in program order (no inter-layer overlap). The SRAM ports enter as a
 bandwidth bound on each step's duration, set in `mapping` (a step lasts at least its array-side
@@ -165,9 +166,11 @@ def _relative(now: float, pending: float | None, link, draining: list) -> tuple:
 
 
 def _run_op(env, unit_name: str, steps: tuple, link, unit, result: list, rec: Recorder | None = None,
-            fast_forward: bool = True):
-    """Double buffering: while step i computes, step i+1 is fetched into the other input buffer;
-    step i+2's fetch cannot start before step i is done. At most two outputs drain at once.
+            fast_forward: bool = True, slots: int = 2):
+    """Double buffering (``slots`` 2): while step i computes, step i+1 is fetched into the other
+    input buffer; step i+2's fetch cannot start before step i is done. At most two outputs drain
+    at once. Single buffering (``slots`` 1): step i+1 is fetched when step i's compute ends, and
+    step i+1 computes only when step i's output has arrived in DRAM.
     Appends (start, end, busy cycles, DRAM row activations) to ``result``.
 
     Fast-forward (time-invariant links, nothing recorded). Everything that carries from one step
@@ -245,8 +248,10 @@ def _run_op(env, unit_name: str, steps: tuple, link, unit, result: list, rec: Re
                 w = _wait_until(env, pending)
                 if w is not None:
                     yield w
-                pending = link.transfer(s.load_bytes if j + 1 < s.count else after)
-                if s.write_bytes and len(draining) >= 2:
+                nxt = s.load_bytes if j + 1 < s.count else after
+                if slots > 1:
+                    pending = link.transfer(nxt)
+                while draining and (slots == 1 or (s.write_bytes and len(draining) >= slots)):
                     w = _wait_until(env, draining.pop(0))
                     if w is not None:
                         yield w
@@ -257,6 +262,8 @@ def _run_op(env, unit_name: str, steps: tuple, link, unit, result: list, rec: Re
                 busy += s.compute_cycles
                 if s.write_bytes:
                     draining.append(link.transfer(s.write_bytes, True))
+                if slots == 1:
+                    pending = link.transfer(nxt)
                 j += 1
             if seen is not None:
                 key, rel0, t_start = mark
@@ -270,19 +277,20 @@ def _run_op(env, unit_name: str, steps: tuple, link, unit, result: list, rec: Re
     result.append((start, env.now, busy, link.activates - acts0))
 
 
-def op_timing(unit: str, steps: tuple, link: LinkTiming, fast_forward: bool = True) -> tuple[float, float]:
+def op_timing(unit: str, steps: tuple, link: LinkTiming, fast_forward: bool = True,
+              slots: int = 2) -> tuple[float, float]:
     """(total, busy) cycles of one op's tile steps on ``unit``, simulated from an idle link at t = 0."""
     env = simpy.Environment()
     result: list = []
     env.process(_run_op(env, unit, steps, Link(env, link), simpy.Resource(env, capacity=1), result,
-                        fast_forward=fast_forward))
+                        fast_forward=fast_forward, slots=slots))
     env.run()
     _, end, busy, _ = result[0]
     return end, busy
 
 
 def _simulate_shared(ops: tuple[MappedOp, ...], link: LinkTiming | BankedTiming,
-                     rec: Recorder | None) -> list[OpTiming]:
+                     rec: Recorder | None, slots: int) -> list[OpTiming]:
     """All ops in one environment, every tile step simulated (banked DRAM, or a timeline)."""
     env = simpy.Environment()
     dram = BankedLink(env, link, rec) if isinstance(link, BankedTiming) else Link(env, link, rec)
@@ -291,7 +299,8 @@ def _simulate_shared(ops: tuple[MappedOp, ...], link: LinkTiming | BankedTiming,
 
     def program():
         for op in ops:
-            yield from _run_op(env, op.unit, op.steps, dram, units[op.unit], out, rec, fast_forward=False)
+            yield from _run_op(env, op.unit, op.steps, dram, units[op.unit], out, rec, fast_forward=False,
+                               slots=slots)
             if rec is not None:
                 rec.op += 1
 
@@ -301,20 +310,22 @@ def _simulate_shared(ops: tuple[MappedOp, ...], link: LinkTiming | BankedTiming,
 
 
 def simulate_ops(ops: tuple[MappedOp, ...], link: LinkTiming | BankedTiming,
-                 rec: Recorder | None = None) -> list[OpTiming]:
+                 rec: Recorder | None = None, slots: int = 2) -> list[OpTiming]:
     """Run the ops in program order; return each op's timing. ``link``: the bandwidth model
     (`LinkTiming`) or the banked model (`BankedTiming`, in array cycles). With ``rec``, busy
-    intervals are recorded (every step simulated, in one environment).
+    intervals are recorded (every step simulated, in one environment). ``slots``: buffers per
+    operand (2 double-buffered, 1 single-buffered; `HardwareConfig.tile_slots`).
 
     Bandwidth model without a recorder: an op starts when the previous one has finished its last
     compute and its last write-back has arrived, so the link is idle and no unit is held at every
     op boundary; each op is simulated from t = 0 (memoised) and placed at the previous op's end."""
     if rec is not None or isinstance(link, BankedTiming):
-        return _simulate_shared(ops, link, rec)
+        return _simulate_shared(ops, link, rec, slots)
     timings: list[OpTiming] = []
     now = 0.0
     for op in ops:
-        total, busy = memo.lookup("time", (op.unit, op.steps, link), partial(op_timing, op.unit, op.steps, link))
+        total, busy = memo.lookup("time", (op.unit, op.steps, link, slots),
+                                  partial(op_timing, op.unit, op.steps, link, slots=slots))
         timings.append(OpTiming(now, now + total, busy))
         now += total
     return timings

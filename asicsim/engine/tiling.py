@@ -1,7 +1,7 @@
 """GEMM tiling search: tile sizes × loop orders that fit the SRAM buffers, least DRAM traffic.
 
 Tile sizes (Tm, Tk, Tn) are aligned to the array so the fold count is exact; the six loop orders
-are searched; tilings whose double-buffered tiles fit the buffers holding each operand are kept
+are searched; tilings whose tiles (two copies when double-buffered) fit the buffers holding each operand are kept
 and the one with the least DRAM traffic wins (then fewest compute cycles, then fewest steps).
 See `asicsim.engine.mapping` for the traffic rule and the stream-chunk exclusion.
 """
@@ -112,11 +112,11 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     a_link, b_link, c_link = (on_link(x, link_factor(t, hw)) for x, t in ((a_bytes, A), (b_bytes, B), (Cc.bytes, Cc)))
 
     def foot(tile_elems, expand, eb, once):
-        return np.ceil(tile_elems / expand) * eb * np.where(once, 1, 2)
+        return np.ceil(tile_elems / expand) * eb * np.where(once, 1, space.slots)
 
     fA = 0 if a_res else foot(T["m"] * T["k"], eA, A.elem_bytes, (t["m"] == 1) & (t["k"] == 1))
     fB = 0 if b_res else foot(T["k"] * T["n"], eB, B.elem_bytes, (t["k"] == 1) & (t["n"] == 1))
-    fC = T["m"] * T["n"] * ab * np.where((t["m"] == 1) & (t["n"] == 1), 1, 2)
+    fC = T["m"] * T["n"] * ab * np.where((t["m"] == 1) & (t["n"] == 1), 1, space.slots)
     use = {b: 0 for b in space.budget}
     use[space.buf_of["ifmap"]] = use[space.buf_of["ifmap"]] + fA
     use[space.buf_of["filter"]] = use[space.buf_of["filter"]] + fB
@@ -175,7 +175,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
         need = {b: int(np.broadcast_to(u, steps.shape)[i]) for b, u in use.items()}
         raise InputError(
             f"layer '{op.layer}' ({op.phase}, GEMM {op.m}×{op.k}×{op.n}): no tiling fits the SRAM "
-            f"(the smallest double-buffered tiles need {need} bytes, available {avail})",
+            f"(the smallest tiles, with their buffering, need {need} bytes, available {avail})",
             field="sram", allowed="a larger SRAM capacity or a smaller array")
     return best
 

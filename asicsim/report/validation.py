@@ -44,7 +44,7 @@ def histogram(table: pd.DataFrame, fig_dir: Path) -> str:
     fig, ax = plt.subplots(figsize=(5.6, 3.2))
     err = table["error_pct"].clip(-200, 200)
     bins = np.arange(-100, 105, 10) if err.abs().max() <= 100 else np.arange(-200, 210, 20)
-    for cls, color in (("time", "C0"), ("energy", "C3"), ("traffic", "C2")):
+    for cls, color in (("time", "C0"), ("energy", "C3"), ("traffic", "C2"), ("mapping", "C7")):
         sel = table["metric"].map(METRIC_CLASS) == cls
         if sel.any():
             ax.hist(err[sel], bins=bins, alpha=0.6, color=color, label=cls)

@@ -73,7 +73,7 @@ def _extra_compute(hw, net, batch, update, chips, ideal) -> pd.DataFrame | None:
         return None
     lowered = Lowered(net.name, batch, tuple(sbpca_gather_ops(net, update, chips, hw.array.accumulator_bytes)))
     mapping = map_step(lowered, hw, ideal=ideal)
-    return op_rows(mapping, simulate_ops(mapping.ops, link_timing(hw, ideal)), hw)
+    return op_rows(mapping, simulate_ops(mapping.ops, link_timing(hw, ideal), slots=hw.tile_slots), hw)
 
 
 def simulate_system(hw: HardwareConfig, net: Network, batch: int, update: UpdateConfig, system: SystemConfig,

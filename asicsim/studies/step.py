@@ -106,9 +106,9 @@ def simulate_detail(hw: HardwareConfig, net: Network, batch: int, update: Update
     link = link_timing(hw, ideal_memory)
     banked = isinstance(link, BankedTiming)
     rec = Recorder() if timeline else None
-    timings = simulate_ops(mapping.ops, link, rec if banked else None)
+    timings = simulate_ops(mapping.ops, link, rec if banked else None, hw.tile_slots)
     if timeline and not banked:
-        simulate_ops(mapping.ops, link, rec)
+        simulate_ops(mapping.ops, link, rec, hw.tile_slots)
     ops = op_rows(mapping, timings, hw)
     table = layer_table(ops, hw)
     meta = {

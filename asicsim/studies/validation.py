@@ -48,6 +48,7 @@ from asicsim.config.execution import load_execution
 from asicsim.config.hardware import load_hardware
 from asicsim.config.update import UpdateConfig
 from asicsim.errors import InputError
+from asicsim.engine.energy import power_energy_pj
 from asicsim.engine.row_stationary import rs_sets
 from asicsim.inputs import Strict
 from asicsim.studies.step import simulate
@@ -232,15 +233,17 @@ def simulate_row(m: Measurement, where: str = "measurements") -> float:
 
 
 def _glb_bytes(hw, sel: pd.DataFrame, where: str, m: Measurement) -> float:
-    """Bytes through the buffer holding the ifmaps, from its energy column (the layer table keeps
-    one energy column per buffer and the bytes summed over buffers; read and write cost the same
-    per byte unless the preset says otherwise, which this metric then refuses)."""
+    """Bytes through the buffer holding the ifmaps, from its energy column less its leakage (the
+    layer table keeps one energy column per buffer and the bytes summed over buffers; read and
+    write cost the same per byte unless the preset says otherwise, which this metric then refuses)."""
     name = hw.buffer_of("ifmap")
     buf = hw.sram[name]
     if buf.read_pj_per_byte != buf.write_pj_per_byte or buf.read_pj_per_byte <= 0:
         raise InputError("glb_mb needs equal, non-zero read and write energies of the global buffer",
                          file=where, field="metric", value=m.metric, allowed="another metric")
-    return float(sel[f"energy_sram_{name}_pj"].sum()) / buf.read_pj_per_byte
+    # the column also holds the buffer's leakage over the layer's cycles: not accesses
+    leak_pj = power_energy_pj(buf.leakage_mw, float(sel["total_cycles"].sum()), hw.array.clock_ghz)
+    return (float(sel[f"energy_sram_{name}_pj"].sum()) - leak_pj) / buf.read_pj_per_byte
 
 
 def _active_pes(hw, net, m: Measurement, where: str) -> float:
@@ -270,16 +273,18 @@ def validate(rows: list[Measurement], where: str = "measurements", progress=None
     return pd.DataFrame(out)
 
 
+# active PEs are a property of the mapping, not a time: they get their own class, so exact PE counts do
+# not pull the time median down (its goal is the time goal's, as they set a layer's peak rate)
 METRIC_CLASS = {"latency_ms": "time", "processing_latency_ms": "time", "throughput_img_s": "time",
-                "utilization": "time", "active_pes": "time", "tops": "time", "power_mw": "energy",
+                "utilization": "time", "active_pes": "mapping", "tops": "time", "power_mw": "energy",
                 "power_w": "energy", "energy_mj": "energy", "energy_per_image_mj": "energy",
                 "dram_access_per_mac": "traffic", "dram_mb": "traffic", "glb_mb": "traffic", "train_hours": "time",
                 "train_minutes": "time"}
-GOAL_PCT = {"time": 15.0, "energy": 25.0, "traffic": 25.0}
+GOAL_PCT = {"time": 15.0, "energy": 25.0, "traffic": 25.0, "mapping": 15.0}
 
 
 def goal_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Median |error| per metric class against its goal (time 15 %, energy/traffic 25 %)."""
+    """Median |error| per metric class against its goal (time and mapping 15 %, energy/traffic 25 %)."""
     t = table.assign(cls=table["metric"].map(METRIC_CLASS), abs_err=table["error_pct"].abs())
     rows = []
     for cls, g in t.groupby("cls", sort=False):

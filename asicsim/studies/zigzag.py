@@ -99,7 +99,7 @@ def asicsim_sides(hw: HardwareConfig, net: Network, batch: int = 1, execution=No
     if ex.fusion.forward_epilogues:
         from asicsim.engine.epilogue import hide_epilogues
         mapping = hide_epilogues(lowered, mapping)
-    ops = op_rows(mapping, simulate_ops(mapping.ops, link_timing(hw, False)), hw)
+    ops = op_rows(mapping, simulate_ops(mapping.ops, link_timing(hw, False), slots=hw.tile_slots), hw)
     ops["global_read"] = [mo.sram_read_bytes.get("global", 0) for mo in mapping.ops]
     ops["global_write"] = [mo.sram_write_bytes.get("global", 0) for mo in mapping.ops]
 
