@@ -134,3 +134,25 @@ def test_ctrl_c_during_training_keeps_the_logged_rows(tmp_path):
     assert summary["complete"] is False and 0 < summary["interrupted"]["steps_done"] < summary["interrupted"]["of_steps"]
     hist = pd.read_csv(out / "history.csv")
     assert len(hist) >= 1 and hist["step"].is_monotonic_increasing
+
+
+def test_ctrl_c_inside_a_step_lets_the_step_finish(monkeypatch):
+    """A SIGINT raised mid-step (where a compiled kernel would turn it into a SystemError) stops the
+    loop after that step: the third step completes and is counted (the first call prepares the
+    test images, before the loop)."""
+    from asicsim.nn import trainer as trainer_mod
+
+    real = trainer_mod.D.to_network_input
+    calls = {"n": 0}
+
+    def interrupt_in_third_step(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            signal.raise_signal(signal.SIGINT)
+        return real(*a, **k)
+
+    monkeypatch.setattr(trainer_mod.D, "to_network_input", interrupt_in_third_step)
+    cfg = trainer_mod.TrainConfig(network="lenet5", dataset="tiny", epochs=50, batch=32, log_every=1)
+    result = trainer_mod.train(cfg)
+    assert result.summary["interrupted"]["steps_done"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # handler restored

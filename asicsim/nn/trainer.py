@@ -11,7 +11,10 @@ update rule start from the same weights and see the batches in the same order.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,32 @@ from asicsim.outputs import output_dir, write_csv, write_json
 from asicsim.workload.network import load_network
 
 SCHEDULES = ("constant", "cosine", "step")
+
+
+@contextmanager
+def _stop_between_steps():
+    """Turn Ctrl-C into a flag the loop reads after each step.
+
+    Why: a SIGINT that lands while a numba kernel runs surfaces as ``SystemError: ... returned a
+    result with an exception set`` rather than KeyboardInterrupt, so the step in flight is let
+    finish (milliseconds) and the loop stops cleanly. A second Ctrl-C interrupts at once. Outside
+    the main thread signals cannot be handled here, and the flag simply stays unset.
+    """
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["stop"]:
+            raise KeyboardInterrupt
+        flag["stop"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -164,60 +193,63 @@ def train(cfg: TrainConfig, progress: bool = False, notify=None) -> TrainResult:
                    disable=None)
     interrupted = None
     epoch = 0
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            perm = shuffle.permutation(n)
-            loss_sum, correct, count = 0.0, 0, 0
-            for b in range(steps_per_epoch):
-                t0, c0 = time.perf_counter(), time.process_time()
-                idx = perm[b * cfg.batch: (b + 1) * cfg.batch]
-                x = D.to_network_input(xtr[idx], mean, std)
-                y = ytr[idx]
-                loss, logits = model.loss(x, y)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(f"training diverged (loss {loss}) at epoch {epoch}, step {step + 1}; "
-                                             "lower --lr")
-                model.backward(feedback)
-                last = b == steps_per_epoch - 1
-                diagnose = ((step + 1) % cfg.log_every == 0) or last
-                info = rule.apply(layers, lr_at(cfg, step, total), diagnose)
-                rule.apply_vectors(model.norms, lr_at(cfg, step, total))
-                train_time += time.perf_counter() - t0
-                train_cpu += time.process_time() - c0
-                seen_images += len(idx)
-                step += 1
-                loss_sum += loss * len(idx)
-                correct += int((logits.argmax(axis=1) == y).sum())
-                count += len(idx)
-                if diagnose:
-                    row = {"epoch": epoch, "step": step, "lr": lr_at(cfg, step - 1, total),
-                           "train_loss": loss_sum / count, "train_accuracy": correct / count,
-                           "test_accuracy": math.nan}
-                    for name, d in info.items():
-                        row[f"{name}_err"] = d["err"]
-                        row[f"{name}_err_k"] = d["err_k"]
-                        row[f"{name}_svd_err"] = d["svd_err"]
-                    if last:
-                        acc = float((model.predict(xte_f) == yte).mean())
-                        row["test_accuracy"] = acc
-                        accs.append(acc)
-                        if xva_f is not None:
-                            vals.append(float((model.predict(xva_f) == yva).mean()))
-                            row["val_accuracy"] = vals[-1]
-                    rows.append(row)
-                    loss_sum, correct, count = 0.0, 0, 0
-                if bar is not None:
-                    bar.update(1)
+    with _stop_between_steps() as ctrl_c:
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                perm = shuffle.permutation(n)
+                loss_sum, correct, count = 0.0, 0, 0
+                for b in range(steps_per_epoch):
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    idx = perm[b * cfg.batch: (b + 1) * cfg.batch]
+                    x = D.to_network_input(xtr[idx], mean, std)
+                    y = ytr[idx]
+                    loss, logits = model.loss(x, y)
+                    if not math.isfinite(loss):
+                        raise FloatingPointError(f"training diverged (loss {loss}) at epoch {epoch}, step {step + 1}; "
+                                                 "lower --lr")
+                    model.backward(feedback)
+                    last = b == steps_per_epoch - 1
+                    diagnose = ((step + 1) % cfg.log_every == 0) or last
+                    info = rule.apply(layers, lr_at(cfg, step, total), diagnose)
+                    rule.apply_vectors(model.norms, lr_at(cfg, step, total))
+                    train_time += time.perf_counter() - t0
+                    train_cpu += time.process_time() - c0
+                    seen_images += len(idx)
+                    step += 1
+                    loss_sum += loss * len(idx)
+                    correct += int((logits.argmax(axis=1) == y).sum())
+                    count += len(idx)
                     if diagnose:
-                        post = {"loss": f"{rows[-1]['train_loss']:.3f}"}
-                        if accs and last:
-                            post["test_acc"] = f"{accs[-1]:.4f}"
-                        bar.set_postfix(post)
-    except KeyboardInterrupt:   # Ctrl-C: keep what was logged; the summary says where it stopped
-        interrupted = {"epoch": epoch, "steps_done": step, "of_steps": total}
-    finally:
-        if bar is not None:
-            bar.close()
+                        row = {"epoch": epoch, "step": step, "lr": lr_at(cfg, step - 1, total),
+                               "train_loss": loss_sum / count, "train_accuracy": correct / count,
+                               "test_accuracy": math.nan}
+                        for name, d in info.items():
+                            row[f"{name}_err"] = d["err"]
+                            row[f"{name}_err_k"] = d["err_k"]
+                            row[f"{name}_svd_err"] = d["svd_err"]
+                        if last:
+                            acc = float((model.predict(xte_f) == yte).mean())
+                            row["test_accuracy"] = acc
+                            accs.append(acc)
+                            if xva_f is not None:
+                                vals.append(float((model.predict(xva_f) == yva).mean()))
+                                row["val_accuracy"] = vals[-1]
+                        rows.append(row)
+                        loss_sum, correct, count = 0.0, 0, 0
+                    if bar is not None:
+                        bar.update(1)
+                        if diagnose:
+                            post = {"loss": f"{rows[-1]['train_loss']:.3f}"}
+                            if accs and last:
+                                post["test_acc"] = f"{accs[-1]:.4f}"
+                            bar.set_postfix(post)
+                    if ctrl_c["stop"]:
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt:   # Ctrl-C: keep what was logged; the summary says where it stopped
+            interrupted = {"epoch": epoch, "steps_done": step, "of_steps": total}
+        finally:
+            if bar is not None:
+                bar.close()
     wall = time.perf_counter() - t_start
     hist = pd.DataFrame(rows)
     err_cols = [c for c in hist.columns if c.endswith("_err") or c.endswith("_err_k")]
