@@ -10,7 +10,11 @@ affected rows of benchmarks/validation/measurements.csv are re-simulated both wa
 - run-length coding of activations on Eyeriss's DRAM link, priced with the network's measured zero
   shares: before = `activation_codec: none` (raw 16-bit words);
 - Eyeriss single-buffered (load, compute and write-back of a tile one after another; tiles take
-  one slot of the global buffer): before = `buffering: double`.
+  one slot of the global buffer): before = `buffering: double`;
+- Eyeriss's weights streamed from DRAM to the filter scratch pads for every tile, which keep
+  nothing between tiles: before = `retains: true` on the pads (weights kept on chip when they fit);
+- Eyeriss's tiles chosen for time (compute + DRAM transfer) rather than for the least DRAM bytes:
+  before = `mapping_objective: traffic`.
 
 Each "before" undoes one change on today's presets, so the rows show what that change alone does.
 
@@ -60,6 +64,14 @@ def _double_buffered(d):
     d["buffering"] = "double"
 
 
+def _pads_retain(d):
+    d["sram"]["filter_spads"]["retains"] = True
+
+
+def _least_traffic(d):
+    d["mapping_objective"] = "traffic"
+
+
 def _bn_extra_pass(d):
     d["fusion"]["bn_statistics"] = "extra_pass"
 
@@ -74,9 +86,13 @@ def run(tmp: Path) -> None:
     eyeriss = _variant(load_hardware_dict("eyeriss_v1")[0], _rs_registers, tmp / "eyeriss_v1.yaml")
     raw_link = _variant(load_hardware_dict("eyeriss_v1")[0], _no_codec, tmp / "eyeriss_raw.yaml")
     overlapped = _variant(load_hardware_dict("eyeriss_v1")[0], _double_buffered, tmp / "eyeriss_double.yaml")
+    retained = _variant(load_hardware_dict("eyeriss_v1")[0], _pads_retain, tmp / "eyeriss_retain.yaml")
+    by_traffic = _variant(load_hardware_dict("eyeriss_v1")[0], _least_traffic, tmp / "eyeriss_traffic.yaml")
     v3_256 = _variant(load_hardware_dict("tpu_v3_core")[0], _mxu_256, tmp / "tpu_v3_core.yaml")
     hardware_from_dict(yaml.safe_load(v3_256.read_text()))      # the variants are valid presets
     bn_before = _variant(load_execution("inference").model_dump(mode="json"), _bn_extra_pass, tmp / "inference.yaml")
+    eyeriss_mapping = lambda m: m.chip == "eyeriss_v1" and m.metric in (
+        "latency_ms", "processing_latency_ms", "throughput_img_s", "dram_mb", "dram_access_per_mac", "glb_mb")
     changes = [
         ("row-stationary scratch-pad energy", lambda m: m.chip == "eyeriss_v1" and m.metric == "power_mw"
          and m.network == "alexnet_caffe" and m.scope != "conv",
@@ -90,6 +106,10 @@ def run(tmp: Path) -> None:
         ("single-buffered tiles on Eyeriss", lambda m: m.chip == "eyeriss_v1" and m.metric in (
             "latency_ms", "processing_latency_ms", "throughput_img_s", "dram_mb", "dram_access_per_mac"),
          lambda m: m.model_copy(update={"preset": str(overlapped)})),
+        ("weights streamed to Eyeriss's filter pads for every tile", eyeriss_mapping,
+         lambda m: m.model_copy(update={"preset": str(retained)})),
+        ("Eyeriss's tiles chosen for time, not least traffic", eyeriss_mapping,
+         lambda m: m.model_copy(update={"preset": str(by_traffic)})),
         ("TPU v3 MXUs as one 2x-clock array", lambda m: m.chip == "tpu_v3" and m.id.startswith(("tpu_v3_mlperf", "tpu_v3_512")),
          lambda m: m.model_copy(update={"preset": str(v3_256)})),
     ]

@@ -57,9 +57,9 @@ def test_activation_zeros_must_name_a_layer():
         build_network(net)
 
 
-def _conv_run(hw, zeros):
+def _conv_run(hw, zeros, size=12):
     from asicsim.api import simulate
-    net = {"name": "t", "input": {"channels": 8, "height": 12, "width": 12},
+    net = {"name": "t", "input": {"channels": 8, "height": size, "width": size},
            "layers": [{"name": "c1", "type": "conv", "out_channels": 8, "kernel": 3, "padding": 1, "bias": False},
                       {"name": "r1", "type": "relu"},
                       {"name": "c2", "type": "conv", "out_channels": 8, "kernel": 3, "padding": 1, "bias": False}],
@@ -67,8 +67,15 @@ def _conv_run(hw, zeros):
     return simulate(build_network(net), hw, batch=2, phases=("forward",))
 
 
+def _retaining(hw):
+    """The preset with its filter pads keeping weights across tiles, so only activations cross the link."""
+    d = hw.model_dump()
+    d["sram"]["filter_spads"]["retains"] = True
+    return HardwareConfig.model_validate(d)
+
+
 def test_mapper_moves_the_coded_bytes_of_a_sparse_input():
-    hw = load_accelerator("eyeriss_v1")
+    hw = _retaining(load_accelerator("eyeriss_v1"))
     raw = _conv_run(hw, {})
     coded = _conv_run(hw, {"r1": 0.75})
     row = lambda res: res.layers.set_index(["layer", "phase"]).loc[("c2", "forward")]
@@ -78,3 +85,18 @@ def test_mapper_moves_the_coded_bytes_of_a_sparse_input():
     assert r_cod.dram_read_bytes == pytest.approx(x_bytes * rlc_bytes_ratio(0.75, 5, 16, 64), abs=2)
     assert r_cod.sram_write_bytes == r_raw.sram_write_bytes   # the buffer holds decoded words
     assert r_cod.macs == r_raw.macs
+
+
+def test_streamed_weights_cross_the_link_raw_for_every_tile():
+    # the preset's pads keep nothing: the same activation bytes, plus the 16-bit weights fetched
+    # again for every output-row tile, uncoded
+    import math
+    hw = load_accelerator("eyeriss_v1")
+    row = lambda res: res.layers.set_index(["layer", "phase"]).loc[("c2", "forward")]
+    kept = row(_conv_run(_retaining(hw), {"r1": 0.75}, size=48))
+    streamed = row(_conv_run(hw, {"r1": 0.75}, size=48))
+    tm = int(streamed.tiling.split()[0].removeprefix("Tm="))
+    m_tiles = math.ceil(streamed.m / tm)
+    assert m_tiles > 1                       # the case worth checking: more than one tile
+    w_bytes = 8 * 8 * 3 * 3 * 2
+    assert streamed.dram_read_bytes - kept.dram_read_bytes == w_bytes * m_tiles

@@ -166,6 +166,9 @@ class SramConfig(_Strict):
     read_pj_per_byte: float | None = Field(None, ge=0)   # default [CACTI-√] on capacity/banks
     write_pj_per_byte: float | None = Field(None, ge=0)  # default = read
     leakage_mw: float | None = Field(None, ge=0)   # default 0.01 mW per KiB (order of 45 nm SRAM)
+    # False: a staging path that keeps nothing between tiles (Eyeriss's filter scratch pads, fed from
+    # DRAM pass by pass): its operand's tiles take no slot and are fetched again for every tile
+    retains: bool = True
 
     @model_validator(mode="after")
     def _defaults(self):
@@ -179,7 +182,17 @@ class SramConfig(_Strict):
             object.__setattr__(self, "write_pj_per_byte", self.read_pj_per_byte)
         if self.leakage_mw is None:
             object.__setattr__(self, "leakage_mw", 0.01 * self.capacity_kib)
+        if not self.retains and tuple(self.holds) != ("filter",):
+            raise ValueError(f"'retains: false' is for a buffer that holds only filters (weights streamed to "
+                             f"the PEs), not {list(self.holds)}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        d = handler(self)     # left out at its default: existing configs dump (and hash) as before
+        if isinstance(d, dict) and self.retains:
+            d.pop("retains", None)
+        return d
 
     @property
     def capacity_bytes(self) -> int:
@@ -261,7 +274,10 @@ class HardwareConfig(_Strict):
     ``single`` (one slot per operand: load, compute and write-back of a tile run one after another,
     for chips whose buffers are split between operands with no room for a second copy). It applies
     to GEMM tiles and vector-op chunks; the SBPCA and sketch kernels keep their double-buffered
-    sub-batches."""
+    sub-batches. ``mapping_objective``: what the GEMM tile search minimises first — ``traffic``
+    (default: DRAM bytes, then compute cycles) or ``time`` (the step's estimated cycles, compute and
+    DRAM transfer added when single-buffered and overlapped when double-buffered, then bytes), for
+    chips whose own mapper trades a little traffic for a full array."""
     name: str = "accelerator"
     description: str = ""
     array: ArrayConfig
@@ -270,13 +286,16 @@ class HardwareConfig(_Strict):
     dram: DramConfig
     crossbar: CrossbarConfig | None = None
     buffering: Literal["double", "single"] = "double"
+    mapping_objective: Literal["traffic", "time"] = "traffic"
 
     @model_serializer(mode="wrap")
     def _dump(self, handler):
-        # left out at its default, so a config's dump (and the sweep hash made from it) is unchanged
+        # left out at their defaults, so a config's dump (and the sweep hash made from it) is unchanged
         d = handler(self)
         if isinstance(d, dict) and self.buffering == "double":
             d.pop("buffering", None)
+        if isinstance(d, dict) and self.mapping_objective == "traffic":
+            d.pop("mapping_objective", None)
         return d
 
     @property

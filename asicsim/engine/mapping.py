@@ -244,8 +244,10 @@ def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> l
     none = ResidencyPlan("dram", frozenset(), {})
     if ideal:
         return [none]
-    classes = persistent_tensors(lowered)
     buf = hw.buffer_of("filter")
+    if not hw.sram[buf].retains:      # weights stream through the PEs: nothing can stay on chip
+        return [none]
+    classes = persistent_tensors(lowered)
     cap = hw.sram[buf].capacity_bytes * RESIDENT_FRACTION
     # a GEMM sees only one group's slice; the full tensor size comes from the update ops
     sizes: dict[str, int] = {}

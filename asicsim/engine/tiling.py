@@ -81,10 +81,10 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
         grids = {d: np.array([dims[d]]) for d in "mkn"}
     else:
         grids = {d: _candidates(dims[d], units[d]) for d in "mkn"}
-        if cs is not None:      # strips of an image's rows, or whole images
+        if cs is not None:      # strips of every row count (each lays its PE sets out differently), or whole images
             img = cs.e * cs.f
-            g = grids["m"]
-            grids["m"] = np.union1d(g[g < img], _candidates(dims["m"], min(img, dims["m"])))
+            strips = np.arange(1, cs.e + 1, dtype=np.int64) * cs.f
+            grids["m"] = np.union1d(strips[strips < min(img, dims["m"])], _candidates(dims["m"], min(img, dims["m"])))
         # a chunked stream pays fill/drain per fold per chunk: keep chunks ≥ STREAM_MIN_FACTOR× that
         # overhead, unless nothing else fits (then any chunk; see the module docstring)
         s = ax.stream_dim
@@ -115,7 +115,10 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
         return np.ceil(tile_elems / expand) * eb * np.where(once, 1, space.slots)
 
     fA = 0 if a_res else foot(T["m"] * T["k"], eA, A.elem_bytes, (t["m"] == 1) & (t["k"] == 1))
-    fB = 0 if b_res else foot(T["k"] * T["n"], eB, B.elem_bytes, (t["k"] == 1) & (t["n"] == 1))
+    # weights through a buffer that does not retain them (`SramConfig.retains`) need no tile slot:
+    # they stream from DRAM to the PEs pass by pass, and every tile iteration fetches its tile again
+    b_streamed = not space.retains[space.buf_of["filter"]]
+    fB = 0 if b_res or b_streamed else foot(T["k"] * T["n"], eB, B.elem_bytes, (t["k"] == 1) & (t["n"] == 1))
     fC = T["m"] * T["n"] * ab * np.where((t["m"] == 1) & (t["n"] == 1), 1, space.slots)
     use = {b: 0 for b in space.budget}
     use[space.buf_of["ifmap"]] = use[space.buf_of["ifmap"]] + fA
@@ -128,6 +131,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     fits &= steps <= MAX_STEPS
     keep_c = Cc.on_chip_candidate and not space.ideal
     fused = op.fused_output
+    by_time = hw.mapping_objective == "time" and not space.ideal
     best = None
     several = {d: t[d] > 1 for d in "mkn"}
     for order in ORDERS:
@@ -142,7 +146,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
             inner = outside[0] if len(outside) == 1 else outside[0] | outside[1]
             return np.where(several[other] & inner, t[other], 1)
 
-        mA, mB, mC = mult("mk", "n"), mult("kn", "m"), mult("mn", "k")
+        mA, mB, mC = mult("mk", "n"), t["m"] if b_streamed else mult("kn", "m"), mult("mn", "k")
         rd = (0 if a_res else a_link * mA) + (0 if b_res else b_link * mB) + Cc.elems * ab * (mC - 1)
         wr = c_link + Cc.elems * ab * (mC - 1)
         # keeping G on chip saves its write here and its read in the update
@@ -154,11 +158,17 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
             cost = rd + wr - np.where(on_chip, 2 * c_link, 0)
         valid = fits & (cost != np.iinfo(np.int64).max)
         cost = np.where(valid, cost, np.iinfo(np.int64).max)
-        key = np.lexsort((steps, compute, cost))
+        if by_time:     # estimated cycles first (`HardwareConfig.mapping_objective`), then traffic
+            link = cost / space.dram_bpc
+            est = np.where(valid, compute + link if space.slots == 1 else np.maximum(compute, link), np.inf)
+            key = np.lexsort((steps, compute, cost, est))
+        else:
+            est = np.zeros(len(cost))
+            key = np.lexsort((steps, compute, cost))
         i = key[0]
         if not valid[i]:
             continue
-        cand = (int(cost[i]), int(compute[i]), int(steps[i]))
+        cand = (float(est[i]), int(cost[i]), int(compute[i]), int(steps[i]))
         if best is None or cand < best[0]:
             best = (cand, order, int(T["m"][i]), int(T["k"][i]), int(T["n"][i]), bool(on_chip[i]))
     if best is None and restrict_stream:
@@ -233,6 +243,8 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     c_key, c_ch = changed("m", "n")
     fill_a = np.zeros(n_it, dtype=np.int64) if A.name in resident else np.where(
         a_ch, _tile_bytes(lo["m"], lo["m"] + sz["m"], lo["k"], lo["k"] + sz["k"], op.m, op.k, a_bytes), 0)
+    if not space.retains[bufs["filter"]]:
+        b_ch = np.ones(n_it, dtype=bool)       # streamed weights: fetched for every iteration
     fill_b = np.zeros(n_it, dtype=np.int64) if B.name in resident else np.where(
         b_ch, _tile_bytes(lo["k"], lo["k"] + sz["k"], lo["n"], lo["n"] + sz["n"], op.k, op.n, b_bytes), 0)
     first_visit = np.full(trips["m"] * trips["n"], n_it, dtype=np.int64)
@@ -286,7 +298,7 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
 
 def map_gemm(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set) -> MappedOp:
     ab = hw.array.accumulator_bytes
-    (cost, _, _), order, tm, tk, tn, c_on_chip = _gemm_search(op, hw, space, resident, ab)
+    _, order, tm, tk, tn, c_on_chip = _gemm_search(op, hw, space, resident, ab)
     steps, tot = _gemm_steps(op, hw, space, resident, ab, order, tm, tk, tn, c_on_chip)
     g = op.groups
     if g > 1:
