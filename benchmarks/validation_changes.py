@@ -14,7 +14,10 @@ affected rows of benchmarks/validation/measurements.csv are re-simulated both wa
 - Eyeriss's weights streamed from DRAM to the filter scratch pads for every tile, which keep
   nothing between tiles: before = `retains: true` on the pads (weights kept on chip when they fit);
 - Eyeriss's tiles chosen for time (compute + DRAM transfer) rather than for the least DRAM bytes:
-  before = `mapping_objective: traffic`.
+  before = `mapping_objective: traffic`;
+- the TPU v4 core's vector unit with its two ALUs per lane and sublane, and its vector memory with
+  the v3 core's bandwidth per MXU: before = 256 lanes and 512 bytes per model cycle (the v3 core's
+  per-core widths, half of each per MXU).
 
 Each "before" undoes one change on today's presets, so the rows show what that change alone does.
 
@@ -72,6 +75,11 @@ def _least_traffic(d):
     d["mapping_objective"] = "traffic"
 
 
+def _v4_as_v3_core(d):
+    d["vector"]["lanes"] = 256
+    d["sram"]["vmem"]["bytes_per_cycle"] = 512
+
+
 def _bn_extra_pass(d):
     d["fusion"]["bn_statistics"] = "extra_pass"
 
@@ -89,7 +97,9 @@ def run(tmp: Path) -> None:
     retained = _variant(load_hardware_dict("eyeriss_v1")[0], _pads_retain, tmp / "eyeriss_retain.yaml")
     by_traffic = _variant(load_hardware_dict("eyeriss_v1")[0], _least_traffic, tmp / "eyeriss_traffic.yaml")
     v3_256 = _variant(load_hardware_dict("tpu_v3_core")[0], _mxu_256, tmp / "tpu_v3_core.yaml")
-    hardware_from_dict(yaml.safe_load(v3_256.read_text()))      # the variants are valid presets
+    v4_before = _variant(load_hardware_dict("tpu_v4_core")[0], _v4_as_v3_core, tmp / "tpu_v4_core.yaml")
+    for variant in (v3_256, v4_before):
+        hardware_from_dict(yaml.safe_load(variant.read_text()))   # the variants are valid presets
     bn_before = _variant(load_execution("inference").model_dump(mode="json"), _bn_extra_pass, tmp / "inference.yaml")
     eyeriss_mapping = lambda m: m.chip == "eyeriss_v1" and m.metric in (
         "latency_ms", "processing_latency_ms", "throughput_img_s", "dram_mb", "dram_access_per_mac", "glb_mb")
@@ -110,8 +120,11 @@ def run(tmp: Path) -> None:
          lambda m: m.model_copy(update={"preset": str(retained)})),
         ("Eyeriss's tiles chosen for time, not least traffic", eyeriss_mapping,
          lambda m: m.model_copy(update={"preset": str(by_traffic)})),
-        ("TPU v3 MXUs as one 2x-clock array", lambda m: m.chip == "tpu_v3" and m.id.startswith(("tpu_v3_mlperf", "tpu_v3_512")),
+        ("TPU v3 MXUs as one 2x-clock array", lambda m: m.chip == "tpu_v3" and "mlperf" in m.id
+         or m.id == "tpu_v3_512_resnet50_train_img_s",
          lambda m: m.model_copy(update={"preset": str(v3_256)})),
+        ("TPU v4 vector unit (2 ALUs per lane) and vector-memory bandwidth per MXU", lambda m: m.chip == "tpu_v4",
+         lambda m: m.model_copy(update={"preset": str(v4_before)})),
     ]
     lines = ["# Model changes from the silicon validation: before and after", "",
              "Written by `benchmarks/validation_changes.py`; error % = (asicsim − measured) / measured.", ""]

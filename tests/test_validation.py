@@ -23,7 +23,8 @@ from asicsim.workload.network import build_network, load_network
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT / "benchmarks" / "validation" / "measurements.csv"
 RECORD = ROOT / "benchmarks" / "results" / "validation.csv"
-FAST = ("eyeriss_alexnet", "tpu_v3_mlperf_inf_resnet50_8cores", "tpu_v2_8_dawnbench_resnet50_tf111")
+FAST = ("eyeriss_alexnet", "tpu_v3_mlperf_inf_resnet50_8cores", "tpu_v2_8_dawnbench_resnet50_tf111",
+        "tpu_v3_32_mlperf_v06", "tpu_v4_512_mlperf_v07")
 
 
 def test_table_breadth_and_sources():
