@@ -32,6 +32,7 @@ import numpy as np
 
 from asicsim.config.dram_timing import DRAM_TIMINGS
 from asicsim.config.hardware import DramConfig, load_hardware
+from asicsim.engine import memo
 from asicsim.engine.dram import BankedDram, banked_timing
 from asicsim.studies.step import simulate
 from asicsim.workload.network import load_network
@@ -78,10 +79,11 @@ def run_rows(repeat: int) -> list[str]:
             hw = base.model_copy(update={"dram": base.dram.model_copy(update={"model": model})})
             r = simulate(hw, net, 32)                    # warm-up (numba compile / cache load)
             walls = []
-            for _ in range(repeat):
-                t = time.perf_counter()
-                r = simulate(hw, net, 32)
-                walls.append(time.perf_counter() - t)
+            with memo.disabled():                        # time the model, not the memo's lookups
+                for _ in range(repeat):
+                    t = time.perf_counter()
+                    r = simulate(hw, net, 32)
+                    walls.append(time.perf_counter() - t)
             res[model] = (r.summary, statistics.median(walls))
         for model, (s, wall) in res.items():
             b = s.get("dram_banked")

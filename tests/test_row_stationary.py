@@ -38,11 +38,26 @@ def test_small_layer_by_hand():
     cs = ConvShape(3, 3, 4, 4, 1)
     assert rs_tile_cycles(cs, 1, 4, 2, 2, 6, 4) == 27
     assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF())) == (72, 36, 32, 0)
-    # 1-word ifmap and psum pads: one channel and one filter at a time (q = p = 1): each strip
-    # is read once per filter (2·2·36 = 144) and psums go out and back once per channel
-    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=1))) == (144, 36, 64, 32)
-    # psum pad of 24 again: both filters share one strip read (72), psums still per channel
-    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=24))) == (72, 36, 64, 32)
+    # 1-word ifmap and psum pads: one channel and one filter per PE (q = p = 1). The two stacked
+    # sets either take the two filters (t = 2: one strip read per channel, 2·36 = 72; psums out
+    # and back per channel, 64 + 32: 168 words) or the two channels (r = 2: strips read per
+    # filter, 144; psums summed in the array, written once, 32: 176); t = 2 is fewer
+    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=1))) == (72, 36, 64, 32)
+    # psum pad of 24 again: a PE holds both filters (p = 2, one strip read: 72), so the two sets
+    # take the two channels (r = 2) and each output is written once, never read back
+    assert tuple(int(v) for v in rs_glb_words(cs, 1, 4, 2, 2, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=24))) == (72, 36, 32, 0)
+
+
+def test_segments_of_one_plane_take_the_slots_first():
+    """R = 3, E = 8 on 6 rows × 4 columns: two 3×4 segments stacked (2 slots) run one output plane,
+    so no replica is spare for other channels: with q = 1 (1-word ifmap pad) every output is
+    written once per channel (2 channels: 2·64 = 128 writes, 64 read-backs), and each segment's
+    strip ((4−1)+3 = 6 rows × 10 columns) is read once per channel and image: 2·2·60 = 240."""
+    cs = ConvShape(3, 3, 8, 8, 1)
+    st = rs_sets(cs, 6, 4)
+    assert (st.segments, int(st.slots)) == (2, 2)
+    ifm, _, wr, rd = rs_glb_words(cs, 1, 8, 2, 1, 6, 4, RF(filter_words=224, ifmap_words=1, psum_words=24))
+    assert (int(ifm), int(wr), int(rd)) == (240, 128, 64)
 
 
 def test_tall_filter_folds_rows():

@@ -24,11 +24,15 @@ Every slot pass takes S·F cycles (one MAC per PE per cycle), so a tile of ``uni
 
 Register-file reuse (JSSC 2017, Sec. IV-B): a PE holds ``q`` channels (q·S ifmap words) and ``p``
 filters (p·q·S weight words, p psums), so an ifmap strip is read from the global buffer once per
-p filters and a psum is written once per q channels. Global-buffer words per tile:
+p filters and a psum is written once per q channels. Replicas of a set smaller than the array
+multiply both: ``t`` of them on different filters share an ifmap read, ``r`` on different
+channels of the same outputs add their psums in the array (r·t ≤ replicas, split for the fewest
+accesses). Global-buffer words per tile:
 
 * filter: every weight once per (image, segment): M·C·R·S·N·segments;
-* ifmap:  each segment's input strip ((w−1)·U + R rows × (F−1)·U + S columns) once per p filters;
-* psum:   one write per output per q-channel group and row fold, one read-back for all but the first.
+* ifmap:  each segment's input strip ((w−1)·U + R rows × (F−1)·U + S columns) once per p·t filters;
+* psum:   one write per output per q·r-channel group and row fold, one read-back for all but the
+  first (and, in `asicsim.engine.tiling`, one more in every K-tile after a layer's first).
 """
 from __future__ import annotations
 
@@ -92,16 +96,36 @@ def rs_tile_cycles(shape: ConvShape, images, e, c, m, rows: int, cols: int):
 
 
 def rs_glb_words(shape: ConvShape, images, e, c, m, rows: int, cols: int, rf: RegisterFileConfig):
-    """(ifmap reads, filter reads, psum writes, psum reads) in global-buffer words for one tile."""
+    """(ifmap reads, filter reads, psum writes, psum reads) in global-buffer words for one tile.
+
+    Of the replicas of a set that run at once (``slots`` over ``segments``: a set smaller than
+    the array), ``r`` take different channel groups of the same outputs, their psums adding up
+    through the array before one write, and ``t`` take different filter groups and share one read
+    of the ifmap strip (JSSC 2017 Sec. IV's r and t), r·t ≤ replicas; the split with the fewest
+    buffer words is taken."""
     st = rs_sets(shape, rows, cols, e)
     q, p = rf_reuse(shape, c, m, rf)
     u = shape.stride
     strip = ((st.width - 1) * u + shape.r) * ((shape.f - 1) * u + shape.s)
-    ifm = images * c * st.segments * strip * _cdiv(m, p)
     flt = m * c * shape.r * shape.s * images * st.segments
     outs = images * m * e * shape.f
-    groups = _cdiv(c, q) * st.row_folds
-    return ifm, flt, outs * groups, outs * (groups - 1)
+    # the segments of one output plane take the slots first (a set folded over the array runs as
+    # a whole, JSSC 2017 Fig. 9); only replicas of a set smaller than the array are spare
+    spare = np.maximum(1, np.asarray(st.slots) // st.segments)
+    best = None
+    for r in range(1, int(spare.max()) + 1):
+        r_eff = np.minimum(r, spare)
+        t = spare // r_eff
+        ifm = images * c * st.segments * strip * _cdiv(m, p * t)
+        groups = _cdiv(c, q * r_eff) * st.row_folds
+        cand = (ifm, outs * groups, outs * (groups - 1))
+        if best is None:
+            best = cand
+            continue
+        take = cand[0] + cand[1] + cand[2] < best[0] + best[1] + best[2]
+        best = tuple(np.where(take, x, y) for x, y in zip(cand, best))
+    ifm, w, rd = best
+    return ifm, flt, w, rd
 
 
 def tile_dims(shape: ConvShape, tm, tk):

@@ -271,6 +271,8 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
             tile_fold_cycles(df, nf, sz[ax.stream_dim], R, C, overlap, preload)
         ifm, flt = sram_reads_words(df, sz["m"], sz["k"], sz["n"], R, C)
         ow, orr = ofmap_sram_words(df, sz["m"], sz["k"], sz["n"], R, C)
+    # a K-tile after the first adds to the partial sums the earlier ones left: one read-back per output
+    orr = orr + np.where(it["k"] > 0, sz["m"] * sz["n"], 0)
     # the SRAM ports carry the array's operand stream and the DMA's fills and drains (those of the
     # neighbouring steps overlap this one; in a run of equal steps they are this step's own)
     port_bytes = ifm * A.elem_bytes + flt * B.elem_bytes + (ow + orr) * ab + fill_a + fill_b + fill_c + write_raw
