@@ -112,17 +112,16 @@ def rs_glb_words(shape: ConvShape, images, e, c, m, rows: int, cols: int, rf: Re
     # the segments of one output plane take the slots first (a set folded over the array runs as
     # a whole, JSSC 2017 Fig. 9); only replicas of a set smaller than the array are spare
     spare = np.maximum(1, np.asarray(st.slots) // st.segments)
-    best = None
-    for r in range(1, int(spare.max()) + 1):
-        r_eff = np.minimum(r, spare)
-        t = spare // r_eff
-        ifm = images * c * st.segments * strip * _cdiv(m, p * t)
-        groups = _cdiv(c, q * r_eff) * st.row_folds
-        cand = (ifm, outs * groups, outs * (groups - 1))
-        if best is None:
-            best = cand
-            continue
-        take = cand[0] + cand[1] + cand[2] < best[0] + best[1] + best[2]
+
+    def split(r):       # (ifmap reads, psum writes, psum reads) with r channel replicas
+        r = np.minimum(r, spare)
+        groups = _cdiv(c, q * r) * st.row_folds
+        return images * c * st.segments * strip * _cdiv(m, p * (spare // r)), outs * groups, outs * (groups - 1)
+
+    best = split(1)
+    for r in range(2, int(spare.max()) + 1):
+        cand = split(r)
+        take = sum(cand) < sum(best)
         best = tuple(np.where(take, x, y) for x, y in zip(cand, best))
     ifm, w, rd = best
     return ifm, flt, w, rd

@@ -117,7 +117,7 @@ def _gemm_search(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set
     fA = 0 if a_res else foot(T["m"] * T["k"], eA, A.elem_bytes, (t["m"] == 1) & (t["k"] == 1))
     # weights through a buffer that does not retain them (`SramConfig.retains`) need no tile slot:
     # they stream from DRAM to the PEs pass by pass, and every tile iteration fetches its tile again
-    b_streamed = not space.retains[space.buf_of["filter"]]
+    b_streamed = space.weights_streamed
     fB = 0 if b_res or b_streamed else foot(T["k"] * T["n"], eB, B.elem_bytes, (t["k"] == 1) & (t["n"] == 1))
     fC = T["m"] * T["n"] * ab * np.where((t["m"] == 1) & (t["n"] == 1), 1, space.slots)
     use = {b: 0 for b in space.budget}
@@ -243,7 +243,7 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     c_key, c_ch = changed("m", "n")
     fill_a = np.zeros(n_it, dtype=np.int64) if A.name in resident else np.where(
         a_ch, _tile_bytes(lo["m"], lo["m"] + sz["m"], lo["k"], lo["k"] + sz["k"], op.m, op.k, a_bytes), 0)
-    if not space.retains[bufs["filter"]]:
+    if space.weights_streamed:
         b_ch = np.ones(n_it, dtype=bool)       # streamed weights: fetched for every iteration
     fill_b = np.zeros(n_it, dtype=np.int64) if B.name in resident else np.where(
         b_ch, _tile_bytes(lo["k"], lo["k"] + sz["k"], lo["n"], lo["n"] + sz["n"], op.k, op.n, b_bytes), 0)
