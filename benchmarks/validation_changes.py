@@ -17,7 +17,9 @@ affected rows of benchmarks/validation/measurements.csv are re-simulated both wa
   before = `mapping_objective: traffic`;
 - the TPU v4 core's vector unit with its two ALUs per lane and sublane, and its vector memory with
   the v3 core's bandwidth per MXU: before = 256 lanes and 512 bytes per model cycle (the v3 core's
-  per-core widths, half of each per MXU).
+  per-core widths, half of each per MXU);
+- Eyeriss's default energies scaled from 45 nm, 0.9 V to its 65 nm node at 1.0 V
+  (`technology`, Stillmaker & Baas 2017): before = no `technology` (the 45 nm defaults).
 
 Each "before" undoes one change on today's presets, so the rows show what that change alone does.
 
@@ -80,6 +82,10 @@ def _v4_as_v3_core(d):
     d["sram"]["vmem"]["bytes_per_cycle"] = 512
 
 
+def _node_45nm(d):
+    d.pop("technology")
+
+
 def _bn_extra_pass(d):
     d["fusion"]["bn_statistics"] = "extra_pass"
 
@@ -96,6 +102,7 @@ def run(tmp: Path) -> None:
     overlapped = _variant(load_hardware_dict("eyeriss_v1")[0], _double_buffered, tmp / "eyeriss_double.yaml")
     retained = _variant(load_hardware_dict("eyeriss_v1")[0], _pads_retain, tmp / "eyeriss_retain.yaml")
     by_traffic = _variant(load_hardware_dict("eyeriss_v1")[0], _least_traffic, tmp / "eyeriss_traffic.yaml")
+    at_45nm = _variant(load_hardware_dict("eyeriss_v1")[0], _node_45nm, tmp / "eyeriss_45nm.yaml")
     v3_256 = _variant(load_hardware_dict("tpu_v3_core")[0], _mxu_256, tmp / "tpu_v3_core.yaml")
     v4_before = _variant(load_hardware_dict("tpu_v4_core")[0], _v4_as_v3_core, tmp / "tpu_v4_core.yaml")
     for variant in (v3_256, v4_before):
@@ -125,6 +132,9 @@ def run(tmp: Path) -> None:
          lambda m: m.model_copy(update={"preset": str(v3_256)})),
         ("TPU v4 vector unit (2 ALUs per lane) and vector-memory bandwidth per MXU", lambda m: m.chip == "tpu_v4",
          lambda m: m.model_copy(update={"preset": str(v4_before)})),
+        ("Eyeriss's energies at its 65 nm node (1.0 V) instead of the 45 nm defaults",
+         lambda m: m.chip == "eyeriss_v1" and m.metric == "power_mw",
+         lambda m: m.model_copy(update={"preset": str(at_45nm)})),
     ]
     lines = ["# Model changes from the silicon validation: before and after", "",
              "Written by `benchmarks/validation_changes.py`; error % = (asicsim − measured) / measured.", ""]

@@ -28,6 +28,7 @@ from pydantic import Field, model_serializer, model_validator
 
 from asicsim.config.dram_timing import DramTimingConfig
 from asicsim.config.energy_table import apply_energy_table
+from asicsim.config.technology import TechnologyConfig
 from asicsim.inputs import Strict
 from asicsim.errors import InputError, validated
 from asicsim.presets import ACCELERATORS_DIR, load_yaml, resolve_preset
@@ -287,16 +288,40 @@ class HardwareConfig(_Strict):
     crossbar: CrossbarConfig | None = None
     buffering: Literal["double", "single"] = "double"
     mapping_objective: Literal["traffic", "time"] = "traffic"
+    technology: TechnologyConfig | None = None     # default energies scaled to this node (`asicsim.config.technology`)
 
     @model_serializer(mode="wrap")
     def _dump(self, handler):
         # left out at their defaults, so a config's dump (and the sweep hash made from it) is unchanged
         d = handler(self)
+        if isinstance(d, dict) and self.technology is None:
+            d.pop("technology", None)
         if isinstance(d, dict) and self.buffering == "double":
             d.pop("buffering", None)
         if isinstance(d, dict) and self.mapping_objective == "traffic":
             d.pop("mapping_objective", None)
         return d
+
+    @model_validator(mode="after")
+    def _scale_defaults(self):
+        """Default energies (those the file leaves out) scaled to ``technology``'s node and supply;
+        given ones are the chip's own. New sub-configs, never the shared default instances."""
+        if self.technology is None:
+            return self
+        k = self.technology.energy_scale
+
+        def scaled(cfg, fields):
+            given = cfg.model_fields_set
+            upd = {f: getattr(cfg, f) * k for f in fields if f not in given and getattr(cfg, f) is not None}
+            return cfg.model_copy(update=upd) if upd else cfg
+        object.__setattr__(self, "array", scaled(self.array, ("mac_pj", "register_pj_per_mac")))
+        object.__setattr__(self, "vector", scaled(self.vector, ("op_pj",)))
+        # an unset write energy follows the read one, scaled only if the read one is a default too
+        object.__setattr__(self, "sram", {n: scaled(b, ("read_pj_per_byte", "write_pj_per_byte")
+                                                    if "read_pj_per_byte" not in b.model_fields_set
+                                                    else ("read_pj_per_byte",))
+                                          for n, b in self.sram.items()})
+        return self
 
     @property
     def tile_slots(self) -> int:
