@@ -1,5 +1,7 @@
 """Single- and double-buffered tiles: the config field, the tile search's footprint, and the
 event simulation against hand-summed timings of real tile steps."""
+from pathlib import Path
+
 import pytest
 
 from asicsim.config.execution import as_execution
@@ -127,3 +129,32 @@ def test_time_objective_trades_bytes_for_cycles():
         assert dram(b) <= dram(t)
         assert est(t) <= est(b) * (1 + 1e-9)
     assert any(est(t) < est(b) for t, b in zip(by_time, by_traffic))     # it changes something on AlexNet
+
+
+def test_pad_fills_are_the_streamed_weights_of_every_tile():
+    """Eyeriss's filter pads keep nothing between tiles: every (m, k, n) tile iteration fetches its
+    k×n weight tile, so over a layer the pads take its whole weights once per m-tile; they are DRAM
+    reads, and the processing-latency metric adds their link time to the array's busy time."""
+    import math
+    import re
+    hw = _eyeriss("single")
+    for mo in _alexnet_ops(hw):
+        tm = int(re.search(r"Tm=(\d+)", mo.tiling).group(1))
+        weights = mo.k * mo.n * hw.array.operand_bytes * mo.groups
+        assert mo.pad_fill_bytes == math.ceil(mo.m / tm) * weights
+        assert 0 < mo.pad_fill_bytes <= mo.dram_read_bytes
+    d, _ = load_hardware_dict("eyeriss_v1")
+    d["sram"]["filter_spads"]["retains"] = True
+    assert all(mo.pad_fill_bytes == 0 for mo in _alexnet_ops(hardware_from_dict(d)))
+
+
+def test_processing_latency_adds_pad_fill_link_time():
+    from asicsim.studies import validation as V
+    rows = [m for m in V.load_measurements(Path(__file__).resolve().parent.parent / "benchmarks" / "validation" / "measurements.csv")
+            if m.id == "eyeriss_alexnet_conv3_processing"]
+    hw, _, layers, _, _ = V._run("eyeriss_v1", "alexnet_caffe", 4, False, "inference", None, None)
+    sel = layers[layers["layer"] == "conv3"]
+    want = (sel["compute_cycles"].sum() + sel["pad_fill_bytes"].sum() / hw.dram_bytes_per_cycle) / hw.clock_hz * 1e3
+    assert V.simulate_row(rows[0]) == pytest.approx(want)
+    assert sel["pad_fill_bytes"].sum() > 0
+    assert "pad_fill_bytes" not in V._run("edge", "resnet18", 2, False, "inference", None, None)[2].columns

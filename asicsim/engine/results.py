@@ -4,7 +4,9 @@ Table columns (``layers.csv``): layer, phase, m, k, n (of the phase's main GEMM;
 work), macs, vector_ops, compute_cycles (cycles the array/vector unit worked), stall_cycles,
 total_cycles (simulated wall cycles of the phase's ops), utilization (macs / (total_cycles · R·C)),
 sram_read_bytes, sram_write_bytes, dram_read_bytes, dram_write_bytes, energy_pj,
-energy_<component>_pj, tiling.
+energy_<component>_pj, tiling; on a chip whose weights go from DRAM straight into the PE pads (a
+filter buffer with ``retains: false``) also pad_fill_bytes (those weight bytes, part of the DRAM
+reads: the array waits for them).
 
 Next to them a run folder holds ``network.csv`` (the layer table, `asicsim.workload.summary`) and
 ``timeline.csv`` (busy intervals of array, vector unit and DRAM link, `asicsim.engine.timeline`);
@@ -91,6 +93,7 @@ def op_rows(mapping: Mapping, timings: list[OpTiming], hw: HardwareConfig) -> pd
             "sram_write_bytes": sum(mo.sram_write_bytes.values()),
             "dram_read_bytes": mo.dram_read_bytes, "dram_write_bytes": mo.dram_write_bytes,
             "tiling": mo.tiling if mo.unit == "array" else "",
+            "pad_fill_bytes": mo.pad_fill_bytes,
         }
         for c in comps:
             row[f"energy_{c}_pj"] = e[c]
@@ -103,7 +106,7 @@ def layer_table(ops: pd.DataFrame, hw: HardwareConfig) -> pd.DataFrame:
     """Aggregate op rows to one row per (layer, phase), in execution order."""
     ecols = [c for c in ops.columns if c.startswith("energy_")]
     sums = ["macs", "vector_ops", "compute_cycles", "total_cycles", "sram_read_bytes", "sram_write_bytes",
-            "dram_read_bytes", "dram_write_bytes"] + ecols
+            "dram_read_bytes", "dram_write_bytes", "pad_fill_bytes"] + ecols
     gemm_first = ops[ops["unit"] == "array"].groupby(["layer", "phase"], sort=False)[["m", "k", "n", "tiling"]].first()
     agg = ops.groupby(["layer", "phase"], sort=False)[sums].sum()
     agg = agg.join(gemm_first, how="left")
@@ -116,7 +119,8 @@ def layer_table(ops: pd.DataFrame, hw: HardwareConfig) -> pd.DataFrame:
     agg["utilization"] = agg["utilization"].fillna(0.0)
     agg = agg.reset_index()
     comp_cols = [c for c in ecols if c != "energy_pj"]
-    return agg[BASE_COLUMNS + comp_cols + ["tiling"]]
+    pads = ["pad_fill_bytes"] if not all(b.retains for b in hw.sram.values()) else []
+    return agg[BASE_COLUMNS + comp_cols + ["tiling"] + pads]
 
 
 def summarize(table: pd.DataFrame, hw: HardwareConfig, meta: dict) -> dict:

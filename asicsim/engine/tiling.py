@@ -294,8 +294,9 @@ def _gemm_steps(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set,
     counts = np.diff(np.append(starts, n_it))
     steps = list(map(_new_step, zip(counts.tolist(), load[starts].tolist(), cyc[starts].tolist(),
                                     write[starts].tolist())))
+    pad = total(on_link(fill_b, fb)) if space.weights_streamed else 0
     return steps, dict(sram_r=sram_r, sram_w=sram_w, dram_r=int(load.sum()), dram_w=int(write.sum()),
-                       compute=int(cyc.sum()))
+                       compute=int(cyc.sum()), pad=pad)
 
 
 def map_gemm(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set) -> MappedOp:
@@ -327,6 +328,7 @@ def map_gemm(op: GemmOp, hw: HardwareConfig, space: SramSpace, resident: set) ->
     kept = (op.c.name,) if c_on_chip else ()
     return MappedOp(op.layer, op.phase, "array", "gemm", op.m, op.k, op.n, g, op.macs, 0,
                     f"Tm={tm} Tk={tk} Tn={tn} order={''.join(order)}{' G-on-chip' if c_on_chip else ''}",
-                    tuple(steps), tot["compute"] * g - minus, dram_r, dram_w, sram_r, sram_w, kept)
+                    tuple(steps), tot["compute"] * g - minus, dram_r, dram_w, sram_r, sram_w, kept,
+                    pad_fill_bytes=tot["pad"] * g)
 
 

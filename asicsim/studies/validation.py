@@ -9,8 +9,11 @@ puts measured and simulated side by side with the error.
 Metrics and how asicsim's number is formed from a simulated step (all per the row's scope):
 
 * ``latency_ms``: simulated time of one batch (cycles / clock), stalls on memory included.
-* ``processing_latency_ms``: the array and vector unit's busy time alone (no memory stalls), what
-  a chip reports as "processing latency" next to its total latency.
+* ``processing_latency_ms``: the array and vector unit's busy time (no memory stalls), what a chip
+  reports as "processing latency" next to its total latency; on a chip whose weights go from DRAM
+  straight into the PE pads (``retains: false``: Eyeriss), also the link time of those fills
+  (``pad_fill_bytes`` over the DRAM bytes per cycle), which the array waits for inside its
+  processing: the pads are its operand registers, and no buffer holds the next filters.
 * ``throughput_img_s``: images per second, batch / time; with a system, all chips' images.
 * ``power_mw`` / ``power_w``: on-chip power, energy of every component but DRAM over the time
   (published chip power is measured at the chip's supply, without the DRAM devices).
@@ -207,7 +210,8 @@ def simulate_row(m: Measurement, where: str = "measurements") -> float:
     if m.metric == "latency_ms":
         return seconds * 1e3
     if m.metric == "processing_latency_ms":
-        return float(sel["compute_cycles"].sum()) / hw.clock_hz * 1e3
+        pad_cycles = float(sel["pad_fill_bytes"].sum()) / hw.dram_bytes_per_cycle if "pad_fill_bytes" in sel else 0.0
+        return (float(sel["compute_cycles"].sum()) + pad_cycles) / hw.clock_hz * 1e3
     if m.metric == "throughput_img_s":
         return chips * m.batch / seconds
     if m.metric == "train_hours":
