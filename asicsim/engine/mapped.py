@@ -42,8 +42,8 @@ class MappedOp:
     kept_on_chip: tuple[str, ...] = ()
     cell_pulses: int = 0       # crossbar cell programming events (CrossbarOp)
     array_adds: int = 0        # signed additions on the array with no multiply (bdfa feedback, sketch)
-    # bytes of weights sent from DRAM straight into the PE pads (a filter buffer with retains: false),
-    # part of dram_read_bytes; the array waits for these fills (they are its operand registers)
+    # bytes of the B operand (forward: the weights) sent from DRAM straight into the PE pads (a
+    # filter buffer with retains: false), part of dram_read_bytes; the array waits for these fills
     pad_fill_bytes: int = 0
 
 
