@@ -142,6 +142,9 @@ def test_set_path_merges_mappings_and_replaces_scalars():
     ({"random": {"samples": 0, "axes": {"batch": [1]}}}, ["random.samples"]),
     ({"grid": {"batch.size": [8]}}, ["grid.batch.size", "no sub-fields"]),
     ({"sweep": {}}, ["sweep", "Extra inputs"]),
+    ({"grid": {"technology.node_nm": [45]}}, ["technology.node_nm=45", "technology.supply_v", "required"]),
+    ({"grid": {"technology": [{"node_nm": 300, "supply_v": 1.0}]}}, ["grid.technology", "node_nm", "7 to 130 nm"]),
+    ({"grid": {"buffering": ["triple"]}}, ["grid.buffering", "triple", "single"]),
 ])
 def test_errors_name_the_axis(kw, parts):
     msg = err(**kw)
@@ -169,3 +172,12 @@ def test_cli_reports_a_bad_study_in_one_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "grid.array.rows" in lines[0] and "array.rows=0" in lines[0], r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_process_node_and_buffering_are_axes():
+    s = study(grid={"technology": [{"node_nm": 45, "supply_v": 0.9}, {"node_nm": 16, "supply_v": 0.8}],
+                    "buffering": ["single", "double"]})
+    assert len(s.points) == 4 and s.axes == ["technology.node_nm", "technology.supply_v", "buffering"]
+    assert s.points[2].hardware["technology"] == {"node_nm": 16, "supply_v": 0.8}
+    assert s.points[2].hardware["buffering"] == "single"
+    assert len({p.key for p in s.points}) == 4

@@ -25,6 +25,7 @@ from asicsim.studies.sampling import sampler as _sampler
 from asicsim.studies.spec import (
     ALLOWED_ROOTS,
     HASH_VERSION,
+    HW_LEAVES,
     HW_ROOTS,
     HW_SECTIONS,
     MAX_POINTS,
@@ -102,7 +103,7 @@ def _check_leaf(path: str, file: str, where: str, sram_names: set[str] | None) -
     bad = functools.partial(InputError, file=file, field=where, value=path)
     if root not in RUN_ROOTS + HW_ROOTS:
         raise bad("unknown axis path", allowed=f"a dotted path starting with one of {ALLOWED_ROOTS}")
-    if root in ("accelerator", "network", "batch", "phases", "ideal_memory", "name", "description"):
+    if root in ("accelerator", "network", "batch", "phases", "ideal_memory") + HW_LEAVES:
         if len(parts) != 1:
             raise bad(f"'{root}' has no sub-fields", allowed=f"'{root}' alone")
         return

@@ -58,14 +58,17 @@ from asicsim.config.hardware import (
     DramConfig,
     VectorConfig,
 )
+from asicsim.config.technology import TechnologyConfig
 
 HASH_VERSION = 1          # bump when the meaning of a resolved config changes
 MAX_POINTS = 1_000_000
 
 HW_SECTIONS: dict[str, type[BaseModel]] = {
     "array": ArrayConfig, "vector": VectorConfig, "dram": DramConfig, "crossbar": CrossbarConfig,
+    "technology": TechnologyConfig,
 }
-HW_ROOTS = ("name", "description", "array", "vector", "sram", "dram", "crossbar")
+HW_LEAVES = ("name", "description", "buffering", "mapping_objective")   # top-level fields, no sub-fields
+HW_ROOTS = HW_LEAVES + ("array", "vector", "sram", "dram", "crossbar", "technology")
 RUN_ROOTS = ("accelerator", "network", "batch", "update", "phases", "ideal_memory", "system", "execution")
 ALLOWED_ROOTS = ", ".join(RUN_ROOTS + HW_ROOTS)
 
