@@ -346,6 +346,12 @@ class HardwareConfig(_Strict):
                              f"{d.rlc_run_bits} + {self.array.operand_bits} bits plus the end bit")
         return self
 
+    @property
+    def weights_streamed(self) -> bool:
+        """Weights go from DRAM through a filter buffer that keeps nothing (`SramConfig.retains:
+        false`, Eyeriss's PE pads): fetched again for every tile, never resident on chip."""
+        return not self.sram[self.buffer_of("filter")].retains
+
     def buffer_of(self, operand: str) -> str:
         for bname, buf in self.sram.items():
             if operand in buf.holds:

@@ -74,8 +74,7 @@ class SramSpace:
         self.budget = {b: (math.inf if ideal else cfg.capacity_bytes - plan.reserved_bytes.get(b, 0))
                        for b, cfg in hw.sram.items()}
         self.bpc = {b: (math.inf if ideal else cfg.bytes_per_cycle) for b, cfg in hw.sram.items()}
-        # weights through a buffer that keeps nothing (`SramConfig.retains: false`): fetched every tile
-        self.weights_streamed = not hw.sram[self.buf_of["filter"]].retains
+        self.weights_streamed = hw.weights_streamed     # fetched again for every tile
         self.dram_bpc = hw.dram_bytes_per_cycle     # for the time objective of the tile search
         self.slots = hw.tile_slots   # copies of a tile that is not the operand's only one (2: double-buffered)
 

@@ -245,7 +245,7 @@ def plan_options(lowered: Lowered, hw: HardwareConfig, ideal: bool = False) -> l
     if ideal:
         return [none]
     buf = hw.buffer_of("filter")
-    if not hw.sram[buf].retains:      # weights stream through the PEs: nothing can stay on chip
+    if hw.weights_streamed:      # weights stream through the PEs: nothing can stay on chip
         return [none]
     classes = persistent_tensors(lowered)
     cap = hw.sram[buf].capacity_bytes * RESIDENT_FRACTION

@@ -119,7 +119,7 @@ def layer_table(ops: pd.DataFrame, hw: HardwareConfig) -> pd.DataFrame:
     agg["utilization"] = agg["utilization"].fillna(0.0)
     agg = agg.reset_index()
     comp_cols = [c for c in ecols if c != "energy_pj"]
-    pads = ["pad_fill_bytes"] if not all(b.retains for b in hw.sram.values()) else []
+    pads = ["pad_fill_bytes"] if hw.weights_streamed else []
     return agg[BASE_COLUMNS + comp_cols + ["tiling"] + pads]
 
 
