@@ -155,3 +155,46 @@ def test_glb_mb_counts_accesses_not_leakage():
     row = Measurement(id="x", chip="eyeriss_v1", preset="eyeriss_v1", network="alexnet_caffe", scope="conv3",
                       batch=4, phase="inference", metric="glb_mb", unit="MB", value=1.0, source="JSSC 2017, Table V")
     assert simulate_row(row) == pytest.approx(counted / 1e6, rel=1e-9)
+
+
+def test_buffer_rates_by_hand(tmp_path):
+    """Bytes per processing cycle and utilisation, worked by hand for AlexNet CONV3 on Eyeriss
+    (JSSC 2017 Table V: 50.2 MB of buffer accesses in 21.8 ms at 200 MHz): 50.2e6 B / 4.36e6 cycles
+    = 11.51 B/cycle; 4 images × 13·13 outputs × 384 filters × 256 channels × 3·3 = 598,081,536 MACs
+    over 168 PEs × 4.36e6 cycles = 81.65 %. A layer with one of the two rows gets no rate; the
+    record writes the section."""
+    from asicsim.report.validation import write_validation
+    from asicsim.studies.validation import buffer_rates, validate
+    f = _write(tmp_path, "id,chip,preset,network,scope,batch,phase,metric,value,unit,source\n"
+               "g3,eyeriss_v1,eyeriss_v1,alexnet_caffe,conv3,4,inference,glb_mb,50.2,MB,JSSC 2017 Table V\n"
+               "p3,eyeriss_v1,eyeriss_v1,alexnet_caffe,conv3,4,inference,processing_latency_ms,21.8,ms,JSSC 2017 Table V\n"
+               "g4,eyeriss_v1,eyeriss_v1,alexnet_caffe,conv4,4,inference,glb_mb,37.4,MB,JSSC 2017 Table V\n")
+    rows = load_measurements(f)
+    table = validate(rows)
+    rates = buffer_rates(rows, table)
+    assert len(rates) == 1
+    r = rates.iloc[0]
+    assert r["workload"] == "alexnet_caffe [conv3]" and r["port_bytes_per_cycle"] == 32
+    assert r["measured_bytes_per_cycle"] == pytest.approx(50.2e6 / 4.36e6, rel=1e-12)
+    assert r["measured_utilization"] == pytest.approx(598_081_536 / (168 * 4.36e6), rel=1e-12)
+    sim = table.set_index("id")["simulated"]
+    sim_cycles = sim["p3"] * 1e-3 * 2e8
+    assert r["simulated_bytes_per_cycle"] == pytest.approx(sim["g3"] * 1e6 / sim_cycles, rel=1e-12)
+    assert r["simulated_bytes_per_cycle"] <= 32 + 1e-9       # the model never beats its own port
+    text = write_validation(table, tmp_path, "m.csv", rates).read_text()
+    assert "## Global-buffer bytes per processing cycle" in text and "| 11.51 |" in text
+
+
+def test_buffer_rate_premises_of_the_record():
+    """The premise the VGG-16 rows' reasons rest on, from the chip's own numbers (Table VI): a flat
+    buffer rate (14.8-15.4 B/cycle) on CONV1-CONV4 while the utilisation spans 20-79 %; and the
+    model, on every layer with both rows, never moves more than its preset's port allows."""
+    from asicsim.studies.validation import buffer_rates
+    rows = [m for m in load_measurements(CSV) if m.chip == "eyeriss_v1"]
+    rec = pd.read_csv(RECORD)
+    rates = buffer_rates(rows, rec[rec["chip"] == "eyeriss_v1"]).set_index("workload")
+    wide = rates[rates.index.str.match(r"vgg16 \[conv[1-4]_")]
+    assert len(wide) == 10
+    assert wide["measured_bytes_per_cycle"].between(14.8, 15.4).all()
+    assert wide["measured_utilization"].min() < 0.21 and wide["measured_utilization"].max() > 0.78
+    assert (rates["simulated_bytes_per_cycle"] <= rates["port_bytes_per_cycle"] + 1e-9).all()

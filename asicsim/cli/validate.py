@@ -24,7 +24,7 @@ def execute(args) -> int:
 
     from asicsim.outputs import output_dir
     from asicsim.report.validation import write_validation
-    from asicsim.studies.validation import goal_summary, load_measurements, validate
+    from asicsim.studies.validation import buffer_rates, goal_summary, load_measurements, validate
 
     rows = load_measurements(args.measurements)
     if args.chip:
@@ -36,7 +36,7 @@ def execute(args) -> int:
     out = output_dir(args.out)
     with tqdm(total=len(rows), desc="re-simulating measurements", unit="row", disable=None, leave=False) as bar:
         table = validate(rows, where=args.measurements, progress=lambda: bar.update(1))
-    path = write_validation(table, out, Path(args.measurements).name)
+    path = write_validation(table, out, Path(args.measurements).name, buffer_rates(rows, table))
     for _, g in goal_summary(table).iterrows():
         print(f"{g['class']:8s} {g['rows']:3d} rows  median |error| {g['median_abs_error_pct']:5.1f} % "
               f"(goal ≤ {g['goal_pct']:.0f} %)  unexplained > 30 %: {g['over_30_unexplained']}")

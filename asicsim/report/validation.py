@@ -62,7 +62,26 @@ def _num(v: float) -> str:
     return f"{v:.4g}"
 
 
-def write_validation(table: pd.DataFrame, out_dir: str | Path, csv_name: str) -> Path:
+def _rate_lines(rates: pd.DataFrame) -> list[str]:
+    """The buffer-rate section: bytes per processing cycle and utilisation, chip against model."""
+    lines = ["", "## Global-buffer bytes per processing cycle", "",
+             "For every layer whose chip publishes both its buffer accesses and its processing latency "
+             "(`buffer_rates`): bytes read and written in the global buffer over the processing cycles, "
+             "and MACs over PEs × those cycles. A measured rate that stays flat while the utilisation "
+             "moves says the buffer's port, not the array, sets the layer's time; the port column is the "
+             "preset's (all of the buffer's ports together).", "",
+             "| chip | workload | batch | measured B/cycle | asicsim B/cycle | preset port B/cycle | "
+             "measured utilisation | asicsim utilisation |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for _, r in rates.iterrows():
+        lines.append(f"| {r['chip']} | {r['workload']} | {r['batch']} | {r['measured_bytes_per_cycle']:.2f} | "
+                     f"{r['simulated_bytes_per_cycle']:.2f} | {r['port_bytes_per_cycle']:.4g} | "
+                     f"{r['measured_utilization'] * 100:.0f} % | {r['simulated_utilization'] * 100:.0f} % |")
+    return lines
+
+
+def write_validation(table: pd.DataFrame, out_dir: str | Path, csv_name: str,
+                     rates: pd.DataFrame | None = None) -> Path:
+    """``rates``: `asicsim.studies.validation.buffer_rates` of the same rows (a section when not empty)."""
     out = Path(out_dir)
     fig_dir = out / "figures"
     write_csv(out / "validation.csv", table)
@@ -99,6 +118,8 @@ def write_validation(table: pd.DataFrame, out_dir: str | Path, csv_name: str) ->
         lines += ["", f"## Why rows are off by more than {EXPLAIN_ABOVE_PCT:.0f} %", ""]
         for _, r in big.iterrows():
             lines.append(f"- **{r['id']}** ({r['error_pct']:+.1f} %): {r['known_gap'] or 'UNEXPLAINED'}")
+    if rates is not None and len(rates):
+        lines += _rate_lines(rates)
     lines += ["", "## Sources", ""]
     for _, r in table.drop_duplicates("source").iterrows():
         lines.append(f"- {r['source']}")

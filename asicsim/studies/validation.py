@@ -277,6 +277,38 @@ def validate(rows: list[Measurement], where: str = "measurements", progress=None
     return pd.DataFrame(out)
 
 
+
+def buffer_rates(rows: list[Measurement], table: pd.DataFrame) -> pd.DataFrame:
+    """Bytes through the global buffer per processing cycle, measured and simulated, for every
+    layer a chip publishes both ``glb_mb`` and ``processing_latency_ms`` for (a bandwidth check:
+    a measured rate that stays flat while the utilisation moves says the buffer's port, not the
+    array, sets the layer's time). Utilisation = MACs / (PEs × processing cycles), MACs from the
+    layer's shape. Rows of ``table`` (from `validate`) in ``rows``' order."""
+    by_id = {m.id: m for m in rows}
+    t = table.set_index("id")
+    pairs: dict[tuple, dict[str, str]] = {}
+    for m in rows:
+        if m.metric in ("glb_mb", "processing_latency_ms") and m.scope not in ("all", "conv"):
+            pairs.setdefault((m.chip, m.preset, m.network, m.scope, m.batch, m.execution), {})[m.metric] = m.id
+    out = []
+    for (chip, preset, network, scope, batch, execution), ids in pairs.items():
+        if len(ids) < 2:
+            continue
+        m = by_id[ids["glb_mb"]]
+        hw, net, layers, _, _ = _run(preset, network, batch, m.phase == "training",
+                                     execution or ("realistic" if m.phase == "training" else "inference"), None, None)
+        macs = float(layers.loc[layers["layer"] == scope, "macs"].sum())
+        pes = hw.array.rows * hw.array.cols
+        rate = {}
+        for side in ("measured", "simulated"):
+            cycles = float(t.loc[ids["processing_latency_ms"], side]) * 1e-3 * hw.clock_hz
+            rate[side] = (float(t.loc[ids["glb_mb"], side]) * 1e6 / cycles, macs / (pes * cycles))
+        out.append({"chip": chip, "workload": f"{network} [{scope}]", "batch": batch,
+                    "measured_bytes_per_cycle": rate["measured"][0], "simulated_bytes_per_cycle": rate["simulated"][0],
+                    "port_bytes_per_cycle": hw.sram[hw.buffer_of("ifmap")].bytes_per_cycle,
+                    "measured_utilization": rate["measured"][1], "simulated_utilization": rate["simulated"][1]})
+    return pd.DataFrame(out)
+
 # active PEs are a property of the mapping, not a time: they get their own class, so exact PE counts do
 # not pull the time median down (its goal is the time goal's, as they set a layer's peak rate)
 METRIC_CLASS = {"latency_ms": "time", "processing_latency_ms": "time", "throughput_img_s": "time",
