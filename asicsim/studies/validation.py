@@ -188,6 +188,13 @@ def _run(preset: str, network: str, batch: int, training: bool, execution: str, 
     return hw, net, res.layers, res.time_s, chips or 1
 
 
+def _run_of(m: Measurement):
+    """`_run` of the row's setup (execution by phase unless the row names one)."""
+    training = m.phase == "training"
+    return _run(m.preset, m.network, m.batch, training, m.execution or ("realistic" if training else "inference"),
+                m.system, m.chips)
+
+
 def simulate_row(m: Measurement, where: str = "measurements") -> float:
     """asicsim's value of ``m.metric`` for the row's setup (same unit as the measurement)."""
     training = m.phase == "training"
@@ -197,9 +204,7 @@ def simulate_row(m: Measurement, where: str = "measurements") -> float:
     if m.metric in ("train_hours", "train_minutes") and (not training or m.steps is None):
         raise InputError("a train_hours row is a training row with its step count", file=where,
                          field="steps", value=m.steps, allowed="phase training and steps > 0")
-    hw, net, layers, step_s, chips = _run(m.preset, m.network, m.batch, training,
-                                          m.execution or ("realistic" if training else "inference"), m.system,
-                                          m.chips)
+    hw, net, layers, step_s, chips = _run_of(m)
     kinds = {l.name: l.kind for l in net.layers}
     sel = _scoped(layers, kinds, m.scope, where)
     if m.metric == "active_pes":
@@ -277,37 +282,34 @@ def validate(rows: list[Measurement], where: str = "measurements", progress=None
     return pd.DataFrame(out)
 
 
-
 def buffer_rates(rows: list[Measurement], table: pd.DataFrame) -> pd.DataFrame:
     """Bytes through the global buffer per processing cycle, measured and simulated, for every
     layer a chip publishes both ``glb_mb`` and ``processing_latency_ms`` for (a bandwidth check:
     a measured rate that stays flat while the utilisation moves says the buffer's port, not the
     array, sets the layer's time). Utilisation = MACs / (PEs × processing cycles), MACs from the
-    layer's shape. Rows of ``table`` (from `validate`) in ``rows``' order."""
-    by_id = {m.id: m for m in rows}
+    layer's shape. ``table``: `validate`'s table of the same rows."""
     t = table.set_index("id")
-    pairs: dict[tuple, dict[str, str]] = {}
+    pairs: dict[tuple, dict[str, Measurement]] = {}
     for m in rows:
         if m.metric in ("glb_mb", "processing_latency_ms") and m.scope not in ("all", "conv"):
-            pairs.setdefault((m.chip, m.preset, m.network, m.scope, m.batch, m.execution), {})[m.metric] = m.id
+            key = (m.chip, m.preset, m.network, m.scope, m.batch, m.phase, m.execution)
+            pairs.setdefault(key, {})[m.metric] = m
     out = []
-    for (chip, preset, network, scope, batch, execution), ids in pairs.items():
-        if len(ids) < 2:
+    for both in pairs.values():
+        if len(both) < 2:
             continue
-        m = by_id[ids["glb_mb"]]
-        hw, net, layers, _, _ = _run(preset, network, batch, m.phase == "training",
-                                     execution or ("realistic" if m.phase == "training" else "inference"), None, None)
-        macs = float(layers.loc[layers["layer"] == scope, "macs"].sum())
-        pes = hw.array.rows * hw.array.cols
-        rate = {}
+        glb, proc = both["glb_mb"], both["processing_latency_ms"]
+        hw, _, layers, _, _ = _run_of(glb)
+        macs = float(layers.loc[layers["layer"] == glb.scope, "macs"].sum())
+        row = {"chip": glb.chip, "workload": f"{glb.network} [{glb.scope}]", "batch": glb.batch,
+               "port_bytes_per_cycle": hw.sram[hw.buffer_of("ifmap")].bytes_per_cycle}
         for side in ("measured", "simulated"):
-            cycles = float(t.loc[ids["processing_latency_ms"], side]) * 1e-3 * hw.clock_hz
-            rate[side] = (float(t.loc[ids["glb_mb"], side]) * 1e6 / cycles, macs / (pes * cycles))
-        out.append({"chip": chip, "workload": f"{network} [{scope}]", "batch": batch,
-                    "measured_bytes_per_cycle": rate["measured"][0], "simulated_bytes_per_cycle": rate["simulated"][0],
-                    "port_bytes_per_cycle": hw.sram[hw.buffer_of("ifmap")].bytes_per_cycle,
-                    "measured_utilization": rate["measured"][1], "simulated_utilization": rate["simulated"][1]})
+            cycles = float(t.loc[proc.id, side]) * 1e-3 * hw.clock_hz
+            row[f"{side}_bytes_per_cycle"] = float(t.loc[glb.id, side]) * 1e6 / cycles
+            row[f"{side}_utilization"] = macs / (hw.peak_macs_per_cycle * cycles)
+        out.append(row)
     return pd.DataFrame(out)
+
 
 # active PEs are a property of the mapping, not a time: they get their own class, so exact PE counts do
 # not pull the time median down (its goal is the time goal's, as they set a layer's peak rate)
